@@ -1,0 +1,283 @@
+//! Engine configuration: the champion parameters (seeds B §18.1, S §3) and every other knob of
+//! the engine, as a plain serde struct with the champion values as defaults.
+
+use dolphin_core::Direction;
+use serde::{Deserialize, Serialize};
+
+/// Every parameter of [`crate::NDAlphaEngine`]. `Default` is the champion (blue) configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineConfig {
+    /// Regime direction: −1 SHORT (blue), +1 LONG (green).
+    pub direction: Direction,
+    /// Starting equity in USDT (SPEC §5).
+    pub initial_capital: f64,
+
+    // --- signal gate (B §4.1) ---
+    /// SHORT entry threshold: `vel_div < vel_div_threshold`.
+    pub vel_div_threshold: f64,
+    /// SHORT extreme: full strength at or below it.
+    pub vel_div_extreme: f64,
+    /// LONG entry threshold: `vel_div > long_threshold`.
+    pub long_threshold: f64,
+    /// LONG extreme.
+    pub long_extreme: f64,
+
+    // --- sizing (B §6) ---
+    pub min_leverage: f64,
+    pub max_leverage: f64,
+    pub abs_max_leverage: f64,
+    pub leverage_convexity: f64,
+    /// Maximum capital fraction per trade (`base_fraction`).
+    pub fraction: f64,
+    /// Cubic-convex leverage on; off gives `max_leverage` flat.
+    pub use_dynamic_leverage: bool,
+    /// Bucket boost, streak and trend multipliers (B §6.4, Layer 7).
+    pub use_alpha_layers: bool,
+    /// STALKER posture leverage cap (B §11.7).
+    pub stalker_leverage_cap: f64,
+
+    // --- exits (B §7) ---
+    pub fixed_tp_pct: f64,
+    pub stop_pct: f64,
+    pub max_hold_bars: u32,
+    /// vel_div adverse-turn exit (B §7.1 item 4); off in the champion.
+    pub vd_enabled: bool,
+    /// Adverse-turn threshold: exit when vel_div has been on the wrong side of this for
+    /// `vd_confirm_bars` bars (SHORT: `vel_div > vd_exit_threshold`).
+    pub vd_exit_threshold: f64,
+    pub vd_confirm_bars: u32,
+    /// Sub-day ACB force exit (B §7.3): fires when the boost falls from ≥ `subday_high` to
+    /// < `subday_low`.
+    pub subday_acb_exit: bool,
+    pub subday_high: f64,
+    pub subday_low: f64,
+
+    // --- slippage and fees (B §7.4, §8, SPEC D3) ---
+    pub tp_slip: f64,
+    pub sl_slip: f64,
+    pub other_slip: f64,
+    pub maker_fee: f64,
+    pub taker_fee: f64,
+    pub sp_maker_entry_rate: f64,
+    pub sp_maker_exit_rate: f64,
+    /// Refund per maker fill, as a fraction of notional.
+    pub sp_refund: f64,
+    pub ob_edge_bps: f64,
+    pub ob_confirm_rate: f64,
+
+    // --- direction confirmation (B §4.2) ---
+    pub use_direction_confirm: bool,
+    pub dc_lookback_bars: u32,
+    pub dc_min_magnitude_bps: f64,
+    pub dc_skip_contradicts: bool,
+    pub dc_leverage_boost: f64,
+
+    // --- IRP asset selection (B §5) ---
+    pub use_asset_selection: bool,
+    pub irp_window: u32,
+    pub min_irp_alignment: f64,
+    pub irp_max_noise: f64,
+    pub irp_max_latency: u32,
+    pub irp_min_alignment_kernel: f64,
+    /// Asset traded when IRP is off.
+    pub fallback_asset: String,
+    pub excluded_assets: Vec<String>,
+
+    // --- warm-up and gates (SPEC §5, D8) ---
+    /// Bars processed since the engine was made before the first entry.
+    pub lookback: u32,
+    /// Rows into each day before `vol_regime_ok` can be true.
+    pub day_warmup_bars: u32,
+    /// The volatility detector is part of the entry gate.
+    pub use_vol_filter: bool,
+    pub vol_reference_asset: String,
+    pub vol_window: u32,
+    pub vol_threshold: f64,
+
+    // --- histories (SPEC D10) ---
+    pub price_history_max: usize,
+    pub price_history_keep: usize,
+    pub vel_div_history_max: usize,
+
+    // --- MC-Forewarner decision (B §12) ---
+    pub mc_red_catastrophic: f64,
+    pub mc_red_envelope: f64,
+    pub mc_orange_catastrophic: f64,
+    pub mc_orange_scale: f64,
+
+    /// Seed of the numpy-compatible MT19937 (SPEC D11).
+    pub seed: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            direction: Direction::Short,
+            initial_capital: 25_000.0,
+            vel_div_threshold: -0.02,
+            vel_div_extreme: -0.05,
+            long_threshold: 0.01,
+            long_extreme: 0.04,
+            min_leverage: 0.5,
+            max_leverage: 5.0,
+            abs_max_leverage: 6.0,
+            leverage_convexity: 3.0,
+            fraction: 0.20,
+            use_dynamic_leverage: true,
+            use_alpha_layers: true,
+            stalker_leverage_cap: 2.0,
+            fixed_tp_pct: 0.0095,
+            stop_pct: 1.0,
+            max_hold_bars: 120,
+            vd_enabled: false,
+            vd_exit_threshold: 0.02,
+            vd_confirm_bars: 3,
+            subday_acb_exit: true,
+            subday_high: 1.25,
+            subday_low: 1.10,
+            tp_slip: 0.0002,
+            sl_slip: 0.0005,
+            other_slip: 0.0002,
+            maker_fee: 0.0002,
+            taker_fee: 0.0005,
+            sp_maker_entry_rate: 0.62,
+            sp_maker_exit_rate: 0.50,
+            sp_refund: 0.0002,
+            ob_edge_bps: 5.0,
+            ob_confirm_rate: 0.40,
+            use_direction_confirm: true,
+            dc_lookback_bars: 7,
+            dc_min_magnitude_bps: 0.75,
+            dc_skip_contradicts: true,
+            dc_leverage_boost: 1.0,
+            use_asset_selection: true,
+            irp_window: 50,
+            min_irp_alignment: 0.45,
+            irp_max_noise: 500.0,
+            irp_max_latency: 20,
+            irp_min_alignment_kernel: 0.20,
+            fallback_asset: "BTCUSDT".to_string(),
+            excluded_assets: vec!["TUSDUSDT".to_string(), "USDCUSDT".to_string()],
+            lookback: 100,
+            day_warmup_bars: 100,
+            use_vol_filter: true,
+            vol_reference_asset: "BTCUSDT".to_string(),
+            vol_window: 50,
+            vol_threshold: 0.000099,
+            price_history_max: 500,
+            price_history_keep: 200,
+            vel_div_history_max: 200,
+            mc_red_catastrophic: 0.25,
+            mc_red_envelope: -1.0,
+            mc_orange_catastrophic: 0.10,
+            mc_orange_scale: 0.5,
+            seed: 42,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// The champion (blue, SHORT) configuration.
+    pub fn champion() -> Self {
+        Self::default()
+    }
+
+    /// The green configuration: the same engine trading LONG with the LONG thresholds.
+    pub fn green() -> Self {
+        Self {
+            direction: Direction::Long,
+            ..Self::default()
+        }
+    }
+
+    /// Reduced leverage and fraction (S §13 `create_conservative_config`).
+    pub fn conservative() -> Self {
+        Self {
+            max_leverage: 3.0,
+            abs_max_leverage: 4.0,
+            fraction: 0.10,
+            ..Self::default()
+        }
+    }
+
+    /// Increased leverage (S §13 `create_growth_config`).
+    pub fn growth() -> Self {
+        Self {
+            max_leverage: 6.0,
+            abs_max_leverage: 7.0,
+            fraction: 0.25,
+            ..Self::default()
+        }
+    }
+
+    /// The maximum leverage stack (S §13 `create_aggressive_config`).
+    pub fn aggressive() -> Self {
+        Self {
+            min_leverage: 1.0,
+            max_leverage: 8.0,
+            abs_max_leverage: 10.0,
+            fraction: 0.30,
+            ..Self::default()
+        }
+    }
+
+    /// `(threshold, extreme)` of the configured direction.
+    pub fn thresholds(&self) -> (f64, f64) {
+        match self.direction {
+            Direction::Short => (self.vel_div_threshold, self.vel_div_extreme),
+            Direction::Long => (self.long_threshold, self.long_extreme),
+        }
+    }
+
+    /// Checks values that would make the engine meaningless.
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("initial_capital", self.initial_capital),
+            ("min_leverage", self.min_leverage),
+            ("max_leverage", self.max_leverage),
+            ("abs_max_leverage", self.abs_max_leverage),
+            ("fraction", self.fraction),
+            ("fixed_tp_pct", self.fixed_tp_pct),
+            ("stop_pct", self.stop_pct),
+            ("leverage_convexity", self.leverage_convexity),
+        ];
+        for (name, v) in positive {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(format!("`{name}` must be a positive number, got {v}"));
+            }
+        }
+        if self.min_leverage > self.max_leverage {
+            return Err("`min_leverage` must not exceed `max_leverage`".into());
+        }
+        let (thr, ext) = self.thresholds();
+        if thr == ext || !thr.is_finite() || !ext.is_finite() {
+            return Err(format!(
+                "threshold {thr} and extreme {ext} must be finite and differ"
+            ));
+        }
+        for (name, v) in [
+            ("sp_maker_entry_rate", self.sp_maker_entry_rate),
+            ("sp_maker_exit_rate", self.sp_maker_exit_rate),
+            ("ob_confirm_rate", self.ob_confirm_rate),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!("`{name}` must be within [0, 1], got {v}"));
+            }
+        }
+        if self.irp_window < 2 {
+            return Err("`irp_window` must be at least 2".into());
+        }
+        if self.price_history_keep < self.irp_window as usize
+            || self.price_history_keep > self.price_history_max
+        {
+            return Err(
+                "`price_history_keep` must lie between `irp_window` and `price_history_max`".into(),
+            );
+        }
+        if self.vol_window == 0 || self.max_hold_bars == 0 {
+            return Err("`vol_window` and `max_hold_bars` must be at least 1".into());
+        }
+        Ok(())
+    }
+}
