@@ -1,5 +1,6 @@
 //! UTC calendar dates without a time-zone library (proleptic Gregorian, civil-from-days).
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
 
@@ -76,6 +77,19 @@ fn days_in_month(year: i32, month: u32) -> u32 {
         2 if is_leap(year) => 29,
         2 => 28,
         _ => 0,
+    }
+}
+
+impl Serialize for UtcDate {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for UtcDate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
     }
 }
 
