@@ -1,0 +1,84 @@
+//! Change delivery on a dedicated thread (B §14.2, S §5.4): listeners never run on the writer's
+//! or the trading loop's thread. Events of one map are delivered in arrival order.
+
+use crate::memory::{ChangeEvent, Listener, SubscriptionId};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Sender, channel};
+use std::sync::{Arc, Mutex, RwLock};
+
+type Registry = RwLock<HashMap<String, Vec<(SubscriptionId, Listener)>>>;
+
+/// Listener registry plus the delivery thread that calls them.
+pub(crate) struct Dispatcher {
+    tx: Mutex<Sender<ChangeEvent>>,
+    listeners: Arc<Registry>,
+    next_id: AtomicU64,
+}
+
+impl Dispatcher {
+    /// Starts the delivery thread; it ends when the dispatcher is dropped.
+    pub(crate) fn start(name: &str) -> Self {
+        let (tx, rx) = channel::<ChangeEvent>();
+        let listeners: Arc<Registry> = Arc::new(RwLock::new(HashMap::new()));
+        let reg = Arc::clone(&listeners);
+        std::thread::Builder::new()
+            .name(format!("{name}-listeners"))
+            .spawn(move || {
+                while let Ok(event) = rx.recv() {
+                    let targets: Vec<Listener> = match reg.read() {
+                        Ok(r) => r
+                            .get(&event.map)
+                            .map(|v| v.iter().map(|(_, l)| Arc::clone(l)).collect())
+                            .unwrap_or_default(),
+                        Err(_) => Vec::new(),
+                    };
+                    for l in targets {
+                        l(&event);
+                    }
+                }
+            })
+            .expect("spawn listener delivery thread");
+        Self {
+            tx: Mutex::new(tx),
+            listeners,
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    /// Whether anyone listens to `map` (lets backends skip work).
+    pub(crate) fn has_listeners(&self, map: &str) -> bool {
+        self.listeners
+            .read()
+            .map(|r| r.get(map).is_some_and(|v| !v.is_empty()))
+            .unwrap_or(false)
+    }
+
+    pub(crate) fn add(&self, map: &str, listener: Listener) -> SubscriptionId {
+        let id = SubscriptionId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        if let Ok(mut w) = self.listeners.write() {
+            w.entry(map.to_string()).or_default().push((id, listener));
+        }
+        id
+    }
+
+    pub(crate) fn remove(&self, id: SubscriptionId) -> bool {
+        let Ok(mut w) = self.listeners.write() else {
+            return false;
+        };
+        for v in w.values_mut() {
+            if let Some(pos) = v.iter().position(|(i, _)| *i == id) {
+                v.remove(pos);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Queues an event for delivery (never blocks on listeners).
+    pub(crate) fn emit(&self, event: ChangeEvent) {
+        if let Ok(tx) = self.tx.lock() {
+            let _ = tx.send(event);
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! The embedded system memory: in-process, thread-safe, push notifications on a dedicated
+//! thread. The default backend (SPEC §4 item 8) for replay, tests and a single-process paper
+//! run. Everything is in RAM; nothing survives the process.
+
+use crate::dispatcher::Dispatcher;
+use crate::error::StoreError;
+use crate::memory::{
+    ChangeEvent, Delivery, FenceToken, Listener, SubscriptionId, SystemMemory, check_name,
+};
+use crate::near_cache::NearCacheConfig;
+use crate::schema::DOLPHIN_HEARTBEAT;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+#[derive(Default)]
+struct LockState {
+    /// Last issued token (0 = never locked).
+    counter: u64,
+    /// Live holder: token and lease end.
+    holder: Option<(u64, Instant)>,
+}
+
+impl LockState {
+    fn live_holder(&self, now: Instant) -> Option<u64> {
+        self.holder.filter(|(_, end)| *end > now).map(|(t, _)| t)
+    }
+}
+
+struct Inner {
+    maps: RwLock<HashMap<String, BTreeMap<String, String>>>,
+    cells: Mutex<HashMap<String, String>>,
+    locks: Mutex<HashMap<String, LockState>>,
+    beats: Mutex<HashMap<String, Instant>>,
+    dispatcher: Dispatcher,
+}
+
+/// In-process [`SystemMemory`]. Clones share the same store (a "second client").
+/// The near cache is accepted and ignored: reads are already local and always current.
+#[derive(Clone)]
+pub struct EmbeddedMemory {
+    inner: Arc<Inner>,
+}
+
+impl Default for EmbeddedMemory {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EmbeddedMemory {
+    /// An empty store with its own delivery thread.
+    pub fn new() -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                maps: RwLock::new(HashMap::new()),
+                cells: Mutex::new(HashMap::new()),
+                locks: Mutex::new(HashMap::new()),
+                beats: Mutex::new(HashMap::new()),
+                dispatcher: Dispatcher::start("embedded"),
+            }),
+        }
+    }
+
+    fn poisoned(op: &'static str, map: &str) -> StoreError {
+        StoreError::Backend {
+            backend: "embedded",
+            op,
+            map: map.to_string(),
+            reason: "a writer panicked while holding the store lock".into(),
+        }
+    }
+
+    /// Applies a put or remove and emits the event while still holding the map lock, so
+    /// listeners see changes of one map in the order they were applied.
+    fn apply(
+        &self,
+        map: &str,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
+        check_name("map", map)?;
+        let mut maps = self
+            .inner
+            .maps
+            .write()
+            .map_err(|_| Self::poisoned("write", map))?;
+        let old = match value {
+            Some(v) => maps
+                .entry(map.to_string())
+                .or_default()
+                .insert(key.to_string(), v.to_string()),
+            None => maps.get_mut(map).and_then(|m| m.remove(key)),
+        };
+        if (value.is_some() || old.is_some()) && self.inner.dispatcher.has_listeners(map) {
+            self.inner.dispatcher.emit(ChangeEvent {
+                map: map.to_string(),
+                key: key.to_string(),
+                value: value.map(str::to_string),
+            });
+        }
+        Ok(old)
+    }
+}
+
+impl SystemMemory for EmbeddedMemory {
+    fn backend(&self) -> &'static str {
+        "embedded"
+    }
+
+    fn put(&self, map: &str, key: &str, value: &str) -> Result<(), StoreError> {
+        self.apply(map, key, Some(value)).map(|_| ())
+    }
+
+    fn get(&self, map: &str, key: &str) -> Result<Option<String>, StoreError> {
+        let maps = self
+            .inner
+            .maps
+            .read()
+            .map_err(|_| Self::poisoned("get", map))?;
+        Ok(maps.get(map).and_then(|m| m.get(key)).cloned())
+    }
+
+    fn remove(&self, map: &str, key: &str) -> Result<Option<String>, StoreError> {
+        self.apply(map, key, None)
+    }
+
+    fn key_set(&self, map: &str) -> Result<Vec<String>, StoreError> {
+        let maps = self
+            .inner
+            .maps
+            .read()
+            .map_err(|_| Self::poisoned("key_set", map))?;
+        Ok(maps
+            .get(map)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    fn get_all(&self, map: &str) -> Result<BTreeMap<String, String>, StoreError> {
+        let maps = self
+            .inner
+            .maps
+            .read()
+            .map_err(|_| Self::poisoned("get_all", map))?;
+        Ok(maps.get(map).cloned().unwrap_or_default())
+    }
+
+    fn subscribe(&self, map: &str, listener: Listener) -> Result<SubscriptionId, StoreError> {
+        check_name("map", map)?;
+        Ok(self.inner.dispatcher.add(map, listener))
+    }
+
+    fn unsubscribe(&self, id: SubscriptionId) -> bool {
+        self.inner.dispatcher.remove(id)
+    }
+
+    fn cell_get(&self, cell: &str) -> Result<Option<String>, StoreError> {
+        let cells = self
+            .inner
+            .cells
+            .lock()
+            .map_err(|_| Self::poisoned("cell_get", cell))?;
+        Ok(cells.get(cell).cloned())
+    }
+
+    fn compare_and_set(
+        &self,
+        cell: &str,
+        expected: Option<&str>,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        check_name("cell", cell)?;
+        let mut cells = self
+            .inner
+            .cells
+            .lock()
+            .map_err(|_| Self::poisoned("cas", cell))?;
+        if cells.get(cell).map(String::as_str) != expected {
+            return Ok(false);
+        }
+        cells.insert(cell.to_string(), new.to_string());
+        Ok(true)
+    }
+
+    fn try_lock(&self, map: &str, lease: Duration) -> Result<Option<FenceToken>, StoreError> {
+        check_name("lock", map)?;
+        let mut locks = self
+            .inner
+            .locks
+            .lock()
+            .map_err(|_| Self::poisoned("lock", map))?;
+        let st = locks.entry(map.to_string()).or_default();
+        let now = Instant::now();
+        if st.live_holder(now).is_some() {
+            return Ok(None);
+        }
+        st.counter += 1;
+        st.holder = Some((st.counter, now + lease));
+        Ok(Some(FenceToken {
+            map: map.to_string(),
+            token: st.counter,
+        }))
+    }
+
+    fn unlock(&self, token: &FenceToken) -> Result<bool, StoreError> {
+        let mut locks = self
+            .inner
+            .locks
+            .lock()
+            .map_err(|_| Self::poisoned("unlock", &token.map))?;
+        let Some(st) = locks.get_mut(&token.map) else {
+            return Ok(false);
+        };
+        if st.live_holder(Instant::now()) == Some(token.token) {
+            st.holder = None;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    fn put_fenced(&self, token: &FenceToken, key: &str, value: &str) -> Result<(), StoreError> {
+        // Hold the lock table across the write so that no acquisition slips in between.
+        let locks = self
+            .inner
+            .locks
+            .lock()
+            .map_err(|_| Self::poisoned("put_fenced", &token.map))?;
+        let (current, live) = locks
+            .get(&token.map)
+            .map(|st| (st.counter, st.live_holder(Instant::now())))
+            .unwrap_or((0, None));
+        if current != token.token || live != Some(token.token) {
+            return Err(StoreError::StaleToken {
+                map: token.map.clone(),
+                key: key.to_string(),
+                token: token.token,
+                current,
+                held: live.is_some(),
+            });
+        }
+        self.apply(&token.map, key, Some(value))?;
+        drop(locks);
+        Ok(())
+    }
+
+    fn beat(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        self.apply(DOLPHIN_HEARTBEAT, name, Some(value))?;
+        let mut beats = self
+            .inner
+            .beats
+            .lock()
+            .map_err(|_| Self::poisoned("beat", name))?;
+        beats.insert(name.to_string(), Instant::now());
+        Ok(())
+    }
+
+    fn heartbeat_age(&self, name: &str) -> Result<Option<Duration>, StoreError> {
+        let beats = self
+            .inner
+            .beats
+            .lock()
+            .map_err(|_| Self::poisoned("heartbeat_age", name))?;
+        Ok(beats.get(name).map(|t| t.elapsed()))
+    }
+
+    fn enable_near_cache(&self, _map: &str, _config: NearCacheConfig) {}
+
+    fn put_or_defer(&self, map: &str, key: &str, value: &str) -> Result<Delivery, StoreError> {
+        self.put(map, key, value).map(|_| Delivery::Written)
+    }
+
+    fn pending_writes(&self) -> usize {
+        0
+    }
+
+    fn flush_pending(&self) -> Result<usize, StoreError> {
+        Ok(0)
+    }
+}

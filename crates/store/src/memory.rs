@@ -1,0 +1,160 @@
+//! The `SystemMemory` trait: what the services need from the shared store that Hazelcast was
+//! in the sources (B §2, §14.2–14.5, §15, §16; S §5.4, §10; SPEC §4 item 8).
+
+use crate::error::StoreError;
+use crate::near_cache::NearCacheConfig;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// One change of a map entry, as delivered to listeners (B §14.2 entry listener): the key and
+/// the new value, `None` when the entry was removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeEvent {
+    pub map: String,
+    pub key: String,
+    pub value: Option<String>,
+}
+
+/// A change listener. It runs on the store's dedicated delivery thread (B §14.2: never the
+/// caller's event loop), so it should only hand the value over (the pending-flag pattern).
+pub type Listener = Arc<dyn Fn(&ChangeEvent) + Send + Sync>;
+
+/// Handle of a registered listener, for [`SystemMemory::unsubscribe`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SubscriptionId(pub u64);
+
+/// The proof of holding a map's fenced lock (B §15.4, §16.1 "CP FencedLock"). Tokens of one
+/// lock increase strictly with every acquisition; a write carrying a token other than the live
+/// holder's is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FenceToken {
+    /// The map the lock guards.
+    pub map: String,
+    /// The fencing token (1, 2, 3, … per map, never reused).
+    pub token: u64,
+}
+
+/// What became of a write made with [`SystemMemory::put_or_defer`] (S §17.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// The store acknowledged the write.
+    Written,
+    /// The store was unreachable; the write waits in the outbox (this many writes now wait)
+    /// and is flushed, in order, on reconnect.
+    Deferred { pending: usize },
+}
+
+/// The system memory of DOLPHIN: named maps of JSON strings with change listeners, a
+/// compare-and-set cell, fenced locks, heartbeats and an optional near cache (B §15, S §10).
+///
+/// Values are opaque strings (JSON by convention, see [`crate::schema`]). Map, cell and lock
+/// names must not contain `{` or `}` (they become Redis hash tags).
+pub trait SystemMemory: Send + Sync {
+    /// Short name of the backend (`embedded`, `redis`, `redis-cluster`).
+    fn backend(&self) -> &'static str;
+
+    /// Sets `map[key] = value` and notifies listeners once the value is readable.
+    fn put(&self, map: &str, key: &str, value: &str) -> Result<(), StoreError>;
+    /// The value of `map[key]`, `None` when absent.
+    fn get(&self, map: &str, key: &str) -> Result<Option<String>, StoreError>;
+    /// Removes `map[key]`, returning the old value; listeners see `value: None`.
+    fn remove(&self, map: &str, key: &str) -> Result<Option<String>, StoreError>;
+    /// All keys of `map`, sorted.
+    fn key_set(&self, map: &str) -> Result<Vec<String>, StoreError>;
+    /// All entries of `map`.
+    fn get_all(&self, map: &str) -> Result<BTreeMap<String, String>, StoreError>;
+
+    /// Registers a listener for every change of `map`. Changes of one map reach a listener in
+    /// the order they were applied, on a dedicated delivery thread.
+    fn subscribe(&self, map: &str, listener: Listener) -> Result<SubscriptionId, StoreError>;
+    /// Removes a listener; `false` if it was not registered.
+    fn unsubscribe(&self, id: SubscriptionId) -> bool;
+
+    /// The current value of a compare-and-set cell (B §14.4 `DOLPHIN_SAFETY` AtomicReference).
+    fn cell_get(&self, cell: &str) -> Result<Option<String>, StoreError>;
+    /// Sets `cell` to `new` only if it currently holds `expected` (`None` = absent); `true` if
+    /// it was set. Linearizable per cell on one node (see docs/STORE.md for failover limits).
+    fn compare_and_set(
+        &self,
+        cell: &str,
+        expected: Option<&str>,
+        new: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Tries once to take the fenced lock guarding `map` for `lease`; `None` if it is held.
+    fn try_lock(&self, map: &str, lease: Duration) -> Result<Option<FenceToken>, StoreError>;
+    /// Releases the lock if `token` still holds it; `false` if it had expired or moved on.
+    fn unlock(&self, token: &FenceToken) -> Result<bool, StoreError>;
+    /// Writes `token.map[key] = value` only while `token` is the live holder of the map's lock
+    /// (lease not expired, no newer token issued); else [`StoreError::StaleToken`].
+    fn put_fenced(&self, token: &FenceToken, key: &str, value: &str) -> Result<(), StoreError>;
+
+    /// Records a heartbeat: `DOLPHIN_HEARTBEAT[name] = value` plus the store's own clock.
+    fn beat(&self, name: &str, value: &str) -> Result<(), StoreError>;
+    /// Time since the last heartbeat of `name` by the store's clock; `None` if never beaten.
+    fn heartbeat_age(&self, name: &str) -> Result<Option<Duration>, StoreError>;
+
+    /// Turns on a near cache for `map` (B §15.3), invalidated on change.
+    fn enable_near_cache(&self, map: &str, config: NearCacheConfig);
+
+    /// Like [`put`](Self::put), but if the store is unreachable the write is kept in an outbox
+    /// and flushed in order on reconnect (S §17.5: never dropped silently).
+    fn put_or_defer(&self, map: &str, key: &str, value: &str) -> Result<Delivery, StoreError>;
+    /// Number of writes waiting in the outbox.
+    fn pending_writes(&self) -> usize;
+    /// Writes the outbox now; returns how many were written.
+    fn flush_pending(&self) -> Result<usize, StoreError>;
+
+    /// Waits until the fenced lock of `map` is free or `wait` has passed, polling with backoff.
+    fn lock(
+        &self,
+        map: &str,
+        lease: Duration,
+        wait: Duration,
+    ) -> Result<Option<FenceToken>, StoreError> {
+        let deadline = Instant::now() + wait;
+        let mut pause = Duration::from_millis(2);
+        loop {
+            if let Some(t) = self.try_lock(map, lease)? {
+                return Ok(Some(t));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(pause.min(deadline - now));
+            pause = (pause * 2).min(Duration::from_millis(100));
+        }
+    }
+
+    /// Subscribes with a channel instead of a callback: events of `map` arrive on the receiver.
+    fn subscribe_channel(
+        &self,
+        map: &str,
+    ) -> Result<(SubscriptionId, mpsc::Receiver<ChangeEvent>), StoreError> {
+        let (tx, rx) = mpsc::channel();
+        let tx = std::sync::Mutex::new(tx);
+        let id = self.subscribe(
+            map,
+            Arc::new(move |e: &ChangeEvent| {
+                if let Ok(tx) = tx.lock() {
+                    let _ = tx.send(e.clone());
+                }
+            }),
+        )?;
+        Ok((id, rx))
+    }
+}
+
+/// Checks a map, cell or lock name: non-empty and without hash-tag braces.
+pub(crate) fn check_name(field: &'static str, name: &str) -> Result<(), StoreError> {
+    if name.is_empty() || name.contains('{') || name.contains('}') {
+        return Err(StoreError::Config {
+            field,
+            reason: format!("name `{name}` must be non-empty and contain no `{{` or `}}`"),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,226 @@
+//! The map names, keys and JSON values of S §10 (Hazelcast IMap schema), kept exactly so that
+//! other tools reading the maps keep working (SPEC §3 "Store"). Unknown fields are kept in
+//! `extra` so that a read-modify-write never loses a writer's additions.
+
+use crate::error::StoreError;
+use crate::memory::SystemMemory;
+use dolphin_core::Posture;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Map of the survival-stack posture (S §10, B §14.4); key [`KEY_LATEST`].
+pub const DOLPHIN_SAFETY: &str = "DOLPHIN_SAFETY";
+/// Map of ACB boost and the live eigen scan (S §10).
+pub const DOLPHIN_FEATURES: &str = "DOLPHIN_FEATURES";
+/// Per-date results of the blue (SHORT) system, key `YYYY-MM-DD` (S §10, B §14.5).
+pub const DOLPHIN_PNL_BLUE: &str = "DOLPHIN_PNL_BLUE";
+/// Per-date results of the green (LONG) system, key `YYYY-MM-DD` (B §2).
+pub const DOLPHIN_PNL_GREEN: &str = "DOLPHIN_PNL_GREEN";
+/// Capital continuity of the blue system (S §10, S §17.6).
+pub const DOLPHIN_STATE_BLUE: &str = "DOLPHIN_STATE_BLUE";
+/// Heartbeats of flows and services (S §10).
+pub const DOLPHIN_HEARTBEAT: &str = "DOLPHIN_HEARTBEAT";
+
+/// Key `latest` (DOLPHIN_SAFETY, DOLPHIN_STATE_BLUE).
+pub const KEY_LATEST: &str = "latest";
+/// Key `acb_boost` in DOLPHIN_FEATURES (B §16.1).
+pub const KEY_ACB_BOOST: &str = "acb_boost";
+/// Key `latest_eigen_scan` in DOLPHIN_FEATURES (S §10).
+pub const KEY_LATEST_EIGEN_SCAN: &str = "latest_eigen_scan";
+/// Key `latest_nautilus` in DOLPHIN_STATE_BLUE (S §10).
+pub const KEY_LATEST_NAUTILUS: &str = "latest_nautilus";
+/// Key of the Nautilus flow's heartbeat in DOLPHIN_HEARTBEAT (S §10).
+pub const KEY_NAUTILUS_FLOW_HEARTBEAT: &str = "nautilus_flow_heartbeat";
+/// Name of the posture compare-and-set cell (B §14.4 CP AtomicReference `DOLPHIN_SAFETY`).
+pub const POSTURE_CELL: &str = DOLPHIN_SAFETY;
+
+/// Extra JSON fields kept as they were.
+pub type Extra = BTreeMap<String, serde_json::Value>;
+
+/// `DOLPHIN_SAFETY["latest"]`: `{posture, Rm, ...}` (S §10).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SafetyValue {
+    pub posture: Posture,
+    #[serde(rename = "Rm")]
+    pub rm: f64,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `DOLPHIN_FEATURES["acb_boost"]`: `{boost, beta}` (S §10, B §16.1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AcbBoostValue {
+    pub boost: f64,
+    pub beta: f64,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `DOLPHIN_FEATURES["latest_eigen_scan"]`: `{vel_div, scan_number, asset_prices, ...}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EigenScanValue {
+    pub vel_div: f64,
+    pub scan_number: i64,
+    pub asset_prices: BTreeMap<String, f64>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `DOLPHIN_PNL_BLUE/GREEN["YYYY-MM-DD"]`: `{date, pnl, capital, boost, beta, mc_status,
+/// trades}` (B §14.5), plus `stale_state` when set (S §5.3 ⑧).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DailyResultValue {
+    pub date: String,
+    pub pnl: f64,
+    pub capital: f64,
+    pub boost: f64,
+    pub beta: f64,
+    pub mc_status: String,
+    pub trades: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale_state: Option<bool>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `DOLPHIN_STATE_BLUE["latest"]`: `{capital, date, pnl, ...}` (S §10).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateValue {
+    pub capital: f64,
+    pub date: String,
+    pub pnl: f64,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `DOLPHIN_STATE_BLUE["latest_nautilus"]`: `{capital, param_hash, ...}` (S §10, §17.6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NautilusStateValue {
+    pub capital: f64,
+    pub param_hash: String,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `DOLPHIN_HEARTBEAT[...]`: `{ts, phase, ...}` (S §10); `ts` in Unix seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeartbeatValue {
+    pub ts: f64,
+    pub phase: String,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Encodes `value` as JSON for `map[key]`.
+pub fn to_json<T: Serialize>(map: &str, key: &str, value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|source| StoreError::Encode {
+        map: map.to_string(),
+        key: key.to_string(),
+        type_name: std::any::type_name::<T>(),
+        source,
+    })
+}
+
+/// Decodes the JSON stored at `map[key]`.
+pub fn from_json<T: DeserializeOwned>(map: &str, key: &str, json: &str) -> Result<T, StoreError> {
+    serde_json::from_str(json).map_err(|source| StoreError::Decode {
+        map: map.to_string(),
+        key: key.to_string(),
+        type_name: std::any::type_name::<T>(),
+        source,
+    })
+}
+
+/// Writes a typed value as JSON (S §10 values).
+pub fn put_json<M: SystemMemory + ?Sized, T: Serialize>(
+    mem: &M,
+    map: &str,
+    key: &str,
+    value: &T,
+) -> Result<(), StoreError> {
+    mem.put(map, key, &to_json(map, key, value)?)
+}
+
+/// Reads a typed value; `None` when absent.
+pub fn get_json<M: SystemMemory + ?Sized, T: DeserializeOwned>(
+    mem: &M,
+    map: &str,
+    key: &str,
+) -> Result<Option<T>, StoreError> {
+    mem.get(map, key)?
+        .map(|s| from_json(map, key, &s))
+        .transpose()
+}
+
+/// Reads the posture as B §14.4 prescribes: the CAS cell first (linearizable), the
+/// `DOLPHIN_SAFETY["latest"]` map entry as fallback; `None` if neither is set.
+pub fn read_safety<M: SystemMemory + ?Sized>(mem: &M) -> Result<Option<SafetyValue>, StoreError> {
+    if let Some(s) = mem.cell_get(POSTURE_CELL)? {
+        return from_json(POSTURE_CELL, "<cell>", &s).map(Some);
+    }
+    get_json(mem, DOLPHIN_SAFETY, KEY_LATEST)
+}
+
+/// Publishes a new posture (B §16.3): compare-and-set on the cell against `expected` (the
+/// value the watchdog last read), then mirrors it to `DOLPHIN_SAFETY["latest"]` for readers of
+/// the map. Returns `false` (and writes nothing) when another writer changed the cell first.
+pub fn write_safety<M: SystemMemory + ?Sized>(
+    mem: &M,
+    expected: Option<&SafetyValue>,
+    new: &SafetyValue,
+) -> Result<bool, StoreError> {
+    let exp = expected
+        .map(|e| to_json(POSTURE_CELL, "<cell>", e))
+        .transpose()?;
+    let json = to_json(DOLPHIN_SAFETY, KEY_LATEST, new)?;
+    if !mem.compare_and_set(POSTURE_CELL, exp.as_deref(), &json)? {
+        return Ok(false);
+    }
+    mem.put(DOLPHIN_SAFETY, KEY_LATEST, &json)?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_keep_python_field_names() {
+        let s: SafetyValue =
+            serde_json::from_str(r#"{"posture":"STALKER","Rm":0.8,"sensors":[1,2]}"#).unwrap();
+        assert_eq!(s.posture, Posture::Stalker);
+        assert_eq!(s.rm, 0.8);
+        assert_eq!(s.extra["sensors"], serde_json::json!([1, 2]));
+        let back = serde_json::to_value(&s).unwrap();
+        assert_eq!(
+            back,
+            serde_json::json!({"posture":"STALKER","Rm":0.8,"sensors":[1,2]})
+        );
+
+        let a: AcbBoostValue = serde_json::from_str(r#"{"boost":1.35,"beta":0.8}"#).unwrap();
+        assert_eq!((a.boost, a.beta), (1.35, 0.8));
+
+        let r = DailyResultValue {
+            date: "2026-01-02".into(),
+            pnl: 12.5,
+            capital: 25_012.5,
+            boost: 1.0,
+            beta: 0.2,
+            mc_status: "OK".into(),
+            trades: 3,
+            stale_state: None,
+            extra: Extra::new(),
+        };
+        assert_eq!(
+            serde_json::to_string(&r).unwrap(),
+            r#"{"date":"2026-01-02","pnl":12.5,"capital":25012.5,"boost":1.0,"beta":0.2,"mc_status":"OK","trades":3}"#
+        );
+        let bad = from_json::<AcbBoostValue>(DOLPHIN_FEATURES, KEY_ACB_BOOST, r#"{"boost":1}"#);
+        let msg = bad.unwrap_err().to_string();
+        assert!(
+            msg.contains("DOLPHIN_FEATURES") && msg.contains("acb_boost") && msg.contains("beta"),
+            "{msg}"
+        );
+    }
+}
