@@ -1,0 +1,384 @@
+//! The behavioural suite of `SystemMemory`: every scenario runs unchanged against the embedded
+//! store, a Redis node and a Redis Cluster.
+
+#![allow(dead_code)]
+
+use dolphin_core::Posture;
+use dolphin_store::schema::{self, SafetyValue};
+use dolphin_store::testkit::{RedisCluster, RedisServer, require_redis};
+use dolphin_store::{
+    EmbeddedMemory, NearCacheConfig, RedisConfig, RedisMemory, SHARD_MAPS, ShardedFeatureStore,
+    StoreError, SystemMemory, feature_key, shard_map,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A backend under test: hands out independent clients of one store.
+pub trait Fixture {
+    type M: SystemMemory + Clone + 'static;
+    fn client(&self) -> Self::M;
+}
+
+pub struct Embedded(EmbeddedMemory);
+
+impl Fixture for Embedded {
+    type M = EmbeddedMemory;
+    fn client(&self) -> EmbeddedMemory {
+        self.0.clone()
+    }
+}
+
+pub fn embedded() -> Option<Embedded> {
+    Some(Embedded(EmbeddedMemory::new()))
+}
+
+pub struct RedisSingle {
+    pub server: RedisServer,
+}
+
+impl Fixture for RedisSingle {
+    type M = RedisMemory;
+    fn client(&self) -> RedisMemory {
+        RedisMemory::connect(RedisConfig::single(&self.server.url()))
+            .expect("connect to test redis")
+    }
+}
+
+pub fn redis_single(test: &str) -> Option<RedisSingle> {
+    if !require_redis(test) {
+        return None;
+    }
+    Some(RedisSingle {
+        server: RedisServer::start().expect("start redis-server"),
+    })
+}
+
+pub struct RedisClusterFx {
+    pub cluster: RedisCluster,
+}
+
+impl Fixture for RedisClusterFx {
+    type M = RedisMemory;
+    fn client(&self) -> RedisMemory {
+        RedisMemory::connect(RedisConfig::cluster(&self.cluster.urls()))
+            .expect("connect to test cluster")
+    }
+}
+
+pub fn redis_cluster(test: &str) -> Option<RedisClusterFx> {
+    if !require_redis(test) {
+        return None;
+    }
+    Some(RedisClusterFx {
+        cluster: RedisCluster::start(3).expect("start 3-master redis cluster"),
+    })
+}
+
+/// Polls `f` until it is true or `limit` passes; returns the time it took.
+pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> Option<Duration> {
+    let t0 = Instant::now();
+    while t0.elapsed() < limit {
+        if f() {
+            return Some(t0.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    None
+}
+
+// ---------------------------------------------------------------- scenarios
+
+pub fn maps_basic<F: Fixture>(fx: &F) {
+    let m = fx.client();
+    let map = "T_BASIC";
+    assert_eq!(m.get(map, "a").unwrap(), None);
+    m.put(map, "b", "2").unwrap();
+    m.put(map, "a", "1").unwrap();
+    m.put(map, "a", "1bis").unwrap();
+    assert_eq!(m.get(map, "a").unwrap().as_deref(), Some("1bis"));
+    assert_eq!(m.key_set(map).unwrap(), vec!["a", "b"]);
+    let all = m.get_all(map).unwrap();
+    assert_eq!(
+        all,
+        BTreeMap::from([("a".into(), "1bis".into()), ("b".into(), "2".into())])
+    );
+    assert_eq!(m.remove(map, "a").unwrap().as_deref(), Some("1bis"));
+    assert_eq!(m.remove(map, "a").unwrap(), None);
+    assert_eq!(m.key_set(map).unwrap(), vec!["b"]);
+    assert!(m.key_set("T_NEVER_WRITTEN").unwrap().is_empty());
+    // A second client sees the same data.
+    assert_eq!(fx.client().get(map, "b").unwrap().as_deref(), Some("2"));
+    // Hash-tag braces are refused in names.
+    assert!(matches!(
+        m.put("BAD{X}", "k", "v"),
+        Err(StoreError::Config { .. })
+    ));
+    assert_eq!(m.flush_pending().unwrap(), 0);
+}
+
+/// 400 symbols as in B §17 test_16: each lands on `sum(bytes) % 10`, all ten shards are used,
+/// reads, deletes and discovery work.
+pub fn shard_routing_400<F: Fixture>(fx: &F) {
+    let m = fx.client();
+    let store = ShardedFeatureStore::new(Arc::new(m.clone()));
+    let letters = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let symbols: Vec<String> = (0..400)
+        .map(|i| {
+            let a = letters[i % 26] as char;
+            let b = letters[(i / 26) % 26] as char;
+            let c = letters[(i * 7 + 3) % 26] as char;
+            format!("{a}{b}{c}USDT")
+        })
+        .collect();
+    assert_eq!(symbols.iter().collect::<BTreeSet<_>>().len(), 400);
+    for (i, s) in symbols.iter().enumerate() {
+        store.put(s, "vel_div", &(-0.001 * i as f64)).unwrap();
+    }
+    let mut per_shard = [0usize; 10];
+    for (i, s) in symbols.iter().enumerate() {
+        let sum: u32 = s.bytes().map(u32::from).sum();
+        let shard = (sum % 10) as usize;
+        assert_eq!(store.map_of(s), SHARD_MAPS[shard]);
+        let raw = m
+            .get(SHARD_MAPS[shard], &feature_key(s, "vel_div"))
+            .unwrap();
+        assert_eq!(
+            raw,
+            Some(serde_json::to_string(&(-0.001 * i as f64)).unwrap())
+        );
+        assert_eq!(
+            store.get::<f64>(s, "vel_div").unwrap(),
+            Some(-0.001 * i as f64)
+        );
+        per_shard[shard] += 1;
+    }
+    assert!(per_shard.iter().all(|&n| n > 0), "{per_shard:?}");
+    let total: usize = SHARD_MAPS
+        .iter()
+        .map(|mp| m.key_set(mp).unwrap().len())
+        .sum();
+    assert_eq!(total, 400);
+    // B §15.2 golden example.
+    store.put("BTCUSDT", "vel_div", &-0.03).unwrap();
+    assert_eq!(
+        m.get("DOLPHIN_FEATURES_SHARD_07", "vel_div_BTCUSDT")
+            .unwrap()
+            .as_deref(),
+        Some("-0.03")
+    );
+    assert!(store.delete("BTCUSDT", "vel_div").unwrap());
+    assert!(!store.delete("BTCUSDT", "vel_div").unwrap());
+    assert_eq!(store.get::<f64>("BTCUSDT", "vel_div").unwrap(), None);
+    // S §10 per-symbol dicts and dynamic discovery.
+    for s in &symbols[..25] {
+        store
+            .put_symbol_features(s, &serde_json::json!({"imbalance_ma5": 0.1}))
+            .unwrap();
+    }
+    let found = store.symbols().unwrap();
+    assert_eq!(
+        found,
+        symbols[..25].iter().cloned().collect::<BTreeSet<_>>()
+    );
+    assert_eq!(shard_map(&symbols[0]), store.map_of(&symbols[0]));
+}
+
+/// Listener sees every change of a key in write order, and each value is already readable
+/// when its event arrives.
+pub fn listener_ordering<F: Fixture>(fx: &F) {
+    let sub = fx.client();
+    let reader = fx.client();
+    let writer = fx.client();
+    let map = "T_ORDER";
+    let seen: Arc<Mutex<Vec<(Option<String>, Option<String>)>>> = Arc::default();
+    let s2 = Arc::clone(&seen);
+    let id = sub
+        .subscribe(
+            map,
+            Arc::new(move |e| {
+                let readable = reader.get(&e.map, &e.key).unwrap();
+                s2.lock().unwrap().push((e.value.clone(), readable));
+            }),
+        )
+        .unwrap();
+    let n = 200;
+    for i in 0..n {
+        writer.put(map, "k", &i.to_string()).unwrap();
+    }
+    writer.remove(map, "k").unwrap();
+    writer.put("T_ORDER_OTHER", "k", "x").unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || seen.lock().unwrap().len()
+            == n + 1)
+        .is_some(),
+        "only {} of {} events",
+        seen.lock().unwrap().len(),
+        n + 1
+    );
+    let got = seen.lock().unwrap().clone();
+    for (i, (value, readable)) in got.iter().take(n).enumerate() {
+        assert_eq!(value.as_deref(), Some(i.to_string().as_str()), "event {i}");
+        // Readable at delivery: the same value or a later one (or the final removal).
+        if let Some(r) = readable {
+            assert!(
+                r.parse::<usize>().unwrap() >= i,
+                "event {i} delivered before readable ({r})"
+            );
+        }
+    }
+    assert_eq!(got[n], (None, None));
+    assert!(sub.unsubscribe(id));
+    assert!(!sub.unsubscribe(id));
+}
+
+/// Two writers increment one CAS cell 150 times each: no update is lost.
+pub fn cas_two_writers<F: Fixture>(fx: &F) {
+    let cell = "T_CAS_COUNTER";
+    let first = fx.client();
+    assert!(first.compare_and_set(cell, None, "0").unwrap());
+    assert!(!first.compare_and_set(cell, None, "0").unwrap());
+    assert!(!first.compare_and_set(cell, Some("7"), "8").unwrap());
+    let per = 150;
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let m = fx.client();
+            std::thread::spawn(move || {
+                let mut conflicts = 0;
+                for _ in 0..per {
+                    loop {
+                        let cur = m.cell_get(cell).unwrap().unwrap();
+                        let next = (cur.parse::<u64>().unwrap() + 1).to_string();
+                        if m.compare_and_set(cell, Some(&cur), &next).unwrap() {
+                            break;
+                        }
+                        conflicts += 1;
+                    }
+                }
+                conflicts
+            })
+        })
+        .collect();
+    let _conflicts: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(first.cell_get(cell).unwrap().as_deref(), Some("300"));
+
+    // The posture helpers of B §14.4 / §16.3 on top of the cell.
+    let apex = SafetyValue {
+        posture: Posture::Apex,
+        rm: 0.95,
+        extra: Default::default(),
+    };
+    let turtle = SafetyValue {
+        posture: Posture::Turtle,
+        rm: 0.6,
+        extra: Default::default(),
+    };
+    let current = schema::read_safety(&first).unwrap();
+    assert!(schema::write_safety(&first, current.as_ref(), &apex).unwrap());
+    assert!(
+        !schema::write_safety(&first, None, &turtle).unwrap(),
+        "stale expectation must lose"
+    );
+    assert!(schema::write_safety(&first, Some(&apex), &turtle).unwrap());
+    assert_eq!(
+        schema::read_safety(&fx.client()).unwrap(),
+        Some(turtle.clone())
+    );
+    let mirrored: Option<SafetyValue> =
+        schema::get_json(&first, schema::DOLPHIN_SAFETY, schema::KEY_LATEST).unwrap();
+    assert_eq!(mirrored, Some(turtle));
+}
+
+/// A holder that pauses past its lease loses the lock; its late write is refused, both before
+/// and after the next holder writes. Tokens strictly increase.
+pub fn fenced_lock<F: Fixture>(fx: &F) {
+    let a = fx.client();
+    let b = fx.client();
+    let map = "T_FENCED";
+    let lease = Duration::from_millis(150);
+    let ta = a.try_lock(map, lease).unwrap().expect("free lock");
+    assert!(b.try_lock(map, lease).unwrap().is_none(), "lock is held");
+    a.put_fenced(&ta, "acb_boost", "A1").unwrap();
+    std::thread::sleep(lease + Duration::from_millis(100)); // A pauses (GC, swap, ...)
+    // Lease over, nobody else yet: the late write is still refused.
+    match a.put_fenced(&ta, "acb_boost", "A-late-1") {
+        Err(StoreError::StaleToken { token, held, .. }) => {
+            assert_eq!(token, ta.token);
+            assert!(!held);
+        }
+        other => panic!("expected StaleToken, got {other:?}"),
+    }
+    let tb = b
+        .lock(map, Duration::from_secs(5), Duration::from_secs(2))
+        .unwrap()
+        .expect("lock after expiry");
+    assert!(tb.token > ta.token);
+    b.put_fenced(&tb, "acb_boost", "B1").unwrap();
+    match a.put_fenced(&ta, "acb_boost", "A-late-2") {
+        Err(StoreError::StaleToken { current, held, .. }) => {
+            assert_eq!(current, tb.token);
+            assert!(held);
+        }
+        other => panic!("expected StaleToken, got {other:?}"),
+    }
+    assert_eq!(a.get(map, "acb_boost").unwrap().as_deref(), Some("B1"));
+    assert!(!a.unlock(&ta).unwrap());
+    assert!(b.unlock(&tb).unwrap());
+    let tc = a.try_lock(map, lease).unwrap().expect("free again");
+    assert!(tc.token > tb.token);
+    assert!(a.unlock(&tc).unwrap());
+}
+
+/// A near-cached reader sees another client's change within a bounded time (B §15.3
+/// `invalidate_on_change`), including removals.
+pub fn near_cache_invalidation<F: Fixture>(fx: &F) {
+    let reader = fx.client();
+    let writer = fx.client();
+    let map = "T_NEAR";
+    reader.enable_near_cache(map, NearCacheConfig::default());
+    writer.put(map, "acb", "v1").unwrap();
+    for _ in 0..5 {
+        assert_eq!(reader.get(map, "acb").unwrap().as_deref(), Some("v1"));
+    }
+    for round in 2..=6 {
+        let v = format!("v{round}");
+        writer.put(map, "acb", &v).unwrap();
+        let took = wait_until(Duration::from_secs(2), || {
+            reader.get(map, "acb").unwrap().as_deref() == Some(v.as_str())
+        });
+        assert!(
+            took.is_some(),
+            "near cache still stale after 2 s (round {round})"
+        );
+    }
+    writer.remove(map, "acb").unwrap();
+    assert!(
+        wait_until(Duration::from_secs(2), || reader
+            .get(map, "acb")
+            .unwrap()
+            .is_none())
+        .is_some()
+    );
+    // Own writes are visible at once.
+    reader.put(map, "own", "x").unwrap();
+    assert_eq!(reader.get(map, "own").unwrap().as_deref(), Some("x"));
+    reader.put(map, "own", "y").unwrap();
+    assert_eq!(reader.get(map, "own").unwrap().as_deref(), Some("y"));
+}
+
+/// Heartbeats: value in DOLPHIN_HEARTBEAT, age by the store's clock.
+pub fn heartbeats<F: Fixture>(fx: &F) {
+    let m = fx.client();
+    let name = "t_heartbeat";
+    assert_eq!(m.heartbeat_age("never_beaten").unwrap(), None);
+    m.beat(name, r#"{"ts":1.0,"phase":"run"}"#).unwrap();
+    let age = m.heartbeat_age(name).unwrap().unwrap();
+    assert!(age < Duration::from_secs(2), "{age:?}");
+    std::thread::sleep(Duration::from_millis(120));
+    let age = fx.client().heartbeat_age(name).unwrap().unwrap();
+    assert!(age >= Duration::from_millis(100), "{age:?}");
+    let hb: schema::HeartbeatValue = schema::get_json(&m, schema::DOLPHIN_HEARTBEAT, name)
+        .unwrap()
+        .unwrap();
+    assert_eq!(hb.phase, "run");
+}
