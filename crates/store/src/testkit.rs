@@ -149,7 +149,14 @@ impl RedisServer {
         let Ok(mut c) = client.get_connection_with_timeout(Duration::from_millis(200)) else {
             return false;
         };
-        redis::cmd("PING").query::<String>(&mut c).is_ok()
+        // NOAUTH and friends also prove the server is up.
+        match redis::cmd("PING").query::<String>(&mut c) {
+            Ok(_) => true,
+            Err(e) => {
+                !e.is_io_error()
+                    && e.kind() != redis::ErrorKind::Server(redis::ServerErrorKind::BusyLoading)
+            }
+        }
     }
 
     /// `redis://127.0.0.1:<port>`.
@@ -183,6 +190,7 @@ impl RedisServer {
         }
         let v: redis::Value = cmd.query(&mut c).map_err(|e| e.to_string())?;
         Ok(match v {
+            redis::Value::Int(i) => i.to_string(),
             redis::Value::BulkString(b) => String::from_utf8_lossy(&b).into_owned(),
             redis::Value::SimpleString(s) | redis::Value::VerbatimString { text: s, .. } => s,
             other => format!("{other:?}"),
