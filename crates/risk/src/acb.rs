@@ -372,6 +372,8 @@ mod tests {
         }
         assert_eq!(format!("{b1:.3} {b2:.3} {b3:.3}"), "1.347 1.549 1.693");
         assert_eq!(base_boost(2.5, &c), 1.0 + 0.5 * 2.5f64.ln_1p());
+        assert_eq!(base_boost(1.5, &c), 1.4581453659370776);
+        assert_eq!(base_boost(4.0, &c), 1.8047189562170503);
         assert_eq!(base_boost(0.5, &c), 1.0);
         assert_eq!(base_boost(0.999_999, &c), 1.0);
         assert_eq!(base_boost(0.0, &c), 1.0);
@@ -611,6 +613,20 @@ mod tests {
             prop_assert!((1.0..=1.0 + 0.5 * 5f64.ln()).contains(&boost));
             // fng never counts alone.
             prop_assert!(s.fng == 0.0 || s.funding + s.dvol + s.taker > 0.0);
+        }
+
+        #[test]
+        fn beta_is_monotone_in_w750(values in proptest::collection::vec(-1e-2f64..1e-2, 1..60)) {
+            let start = d("2024-01-01");
+            let w: BTreeMap<_, _> = values.iter().enumerate().map(|(i, v)| (start.succ_n(i), *v)).collect();
+            let acb = AdaptiveCircuitBreaker::new(AcbConfig::default(), BTreeMap::new(), w.clone()).unwrap();
+            let mut pairs: Vec<(f64, f64)> = w.keys().map(|k| (acb.w750(*k).unwrap(), acb.day(*k, None).beta)).collect();
+            pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for p in pairs.windows(2) {
+                prop_assert!(p[0].1 <= p[1].1);
+            }
+            prop_assert_eq!(pairs.last().unwrap().1, 0.8);
+            prop_assert!(pairs.iter().all(|p| p.1 == 0.8 || p.1 == 0.2));
         }
     }
 }
