@@ -432,6 +432,46 @@ mod tests {
         assert_eq!(s.state().posture, Posture::Apex);
     }
 
+    #[test]
+    fn recovery_cap_sequence_with_a_fast_gain() {
+        // Gain 0.5/min: alpha·gap exceeds the 5 %/min cap, so Rm climbs 0.05 per minute
+        // until the remaining gap is small: 0.05, 0.10, …
+        let mut s = SurvivalStack::new(SurvivalConfig {
+            recovery_alpha_per_min: 0.5,
+            ..cfg()
+        })
+        .unwrap();
+        let dead = SensorReadings {
+            hz_nodes: 0,
+            ..SensorReadings::default()
+        };
+        s.update(&dead, 0.0).unwrap();
+        let healthy = SensorReadings::default();
+        let target = crate::sensors::cat5_capital(&healthy);
+        let mut last = 0.0;
+        for k in 1..=18 {
+            let st = s.update(&healthy, 1.0).unwrap();
+            assert!(
+                (st.rm - 0.05 * f64::from(k)).abs() < 1e-12,
+                "minute {k}: {}",
+                st.rm
+            );
+            assert!(st.rm - last <= 0.05 + 1e-12);
+            last = st.rm;
+        }
+        // Minute 19: gap 0.0734 → alpha·gap = 0.0367 < 0.05, the gain binds.
+        let st = s.update(&healthy, 1.0).unwrap();
+        assert!((st.rm - (last + 0.5 * (target - last))).abs() < 1e-12);
+        // A 2-minute step may rise up to 0.10.
+        let mut s2 = SurvivalStack::new(SurvivalConfig {
+            recovery_alpha_per_min: 0.5,
+            ..cfg()
+        })
+        .unwrap();
+        s2.update(&dead, 0.0).unwrap();
+        assert!((s2.update(&healthy, 2.0).unwrap().rm - 0.10).abs() < 1e-12);
+    }
+
     fn at_rm(target: f64) -> SensorReadings {
         // Cat5 alone sets the target: solve 1/(1 + exp(30(dd − 0.12))) = target.
         let dd = 0.12 + ((1.0 / target) - 1.0).ln() / 30.0;
