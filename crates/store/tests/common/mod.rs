@@ -184,6 +184,9 @@ pub fn shard_routing_400<F: Fixture>(fx: &F) {
     assert_eq!(shard_map(&symbols[0]), store.map_of(&symbols[0]));
 }
 
+/// (event value, value readable when the event arrived)
+type Seen = (Option<String>, Option<String>);
+
 /// Listener sees every change of a key in write order, and each value is already readable
 /// when its event arrives.
 pub fn listener_ordering<F: Fixture>(fx: &F) {
@@ -191,7 +194,7 @@ pub fn listener_ordering<F: Fixture>(fx: &F) {
     let reader = fx.client();
     let writer = fx.client();
     let map = "T_ORDER";
-    let seen: Arc<Mutex<Vec<(Option<String>, Option<String>)>>> = Arc::default();
+    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let s2 = Arc::clone(&seen);
     let id = sub
         .subscribe(
