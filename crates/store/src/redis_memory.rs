@@ -296,17 +296,23 @@ impl Inner {
         }
     }
 
-    /// After a reconnect: flush the outbox (once at a time).
+    /// After a reconnect: flush the outbox, unless a flush is already running (possibly this
+    /// very call's caller: the check comes before the outbox is touched, so no self-deadlock).
     pub(crate) fn after_reconnect(&self) {
-        if self.outbox.is_empty() || self.flushing.swap(true, Ordering::SeqCst) {
+        if self.flushing.load(Ordering::SeqCst) || self.outbox.is_empty() {
             return;
         }
         let _ = self.flush();
-        self.flushing.store(false, Ordering::SeqCst);
     }
 
-    fn flush(&self) -> Result<usize, StoreError> {
-        self.outbox.flush(|w| self.put(&w.map, &w.key, &w.value))
+    /// Writes the outbox in order. `Ok(None)` if another flush is already running.
+    fn flush(&self) -> Result<Option<usize>, StoreError> {
+        if self.flushing.swap(true, Ordering::SeqCst) {
+            return Ok(None);
+        }
+        let r = self.outbox.flush(|w| self.put(&w.map, &w.key, &w.value));
+        self.flushing.store(false, Ordering::SeqCst);
+        r.map(Some)
     }
 
     pub(crate) fn pending(&self) -> usize {
@@ -543,7 +549,17 @@ impl SystemMemory for RedisMemory {
         };
         if !self.inner.outbox.is_empty() {
             match self.inner.flush() {
-                Ok(_) => {}
+                Ok(Some(_)) => {}
+                // Another thread is flushing: queue behind it, then help once more.
+                Ok(None) => {
+                    let d = defer(&self.inner);
+                    let _ = self.inner.flush();
+                    return if self.inner.outbox.is_empty() {
+                        Ok(Delivery::Written)
+                    } else {
+                        d
+                    };
+                }
                 Err(e) if e.is_unavailable() => return defer(&self.inner),
                 Err(e) => return Err(e),
             }
@@ -560,6 +576,6 @@ impl SystemMemory for RedisMemory {
     }
 
     fn flush_pending(&self) -> Result<usize, StoreError> {
-        self.inner.flush()
+        Ok(self.inner.flush()?.unwrap_or(0))
     }
 }
