@@ -31,7 +31,9 @@ const MAX_STEPS: usize = 24;
 
 impl Lanczos {
     /// Finds the top eigenpair of the `n`-dimensional operator `op` (`op(x, y)` sets `y = A x`).
-    /// `x` holds the warm start on entry and the unit Ritz vector on exit.
+    /// `x` holds the warm start on entry and the unit Ritz vector on exit. `floor` is a known
+    /// lower bound of the top eigenvalue (1 for a correlation matrix, whose diagonal is 1): a
+    /// Ritz value below it belongs to another eigenvector and is never accepted.
     pub(crate) fn top<F: FnMut(&[f64], &mut [f64])>(
         &mut self,
         n: usize,
@@ -39,6 +41,7 @@ impl Lanczos {
         mut op: F,
         tol: f64,
         max_matvecs: usize,
+        floor: f64,
     ) -> TopEigen {
         assert_eq!(x.len(), n);
         let m = MAX_STEPS.min(n);
@@ -47,7 +50,8 @@ impl Lanczos {
         self.tmp.resize(n, 0.0);
         normalize_or_uniform(x);
         let mut matvecs = 0;
-        let mut injected = false;
+        let mut injected = 0usize;
+        let accept = floor * (1.0 - 1e-9);
         loop {
             self.alpha.clear();
             self.beta.clear();
@@ -75,12 +79,13 @@ impl Lanczos {
                 theta = top_of_tridiagonal(&self.alpha, &self.beta, prev_theta, b_last(&self.beta));
                 ritz_coefficients(&self.alpha, &self.beta, theta, &mut self.s, &mut self.tmp);
                 let resid = b * self.s[j].abs();
-                let scale = theta.abs().max(f64::MIN_POSITIVE);
+                let scale = theta.abs().max(floor).max(f64::MIN_POSITIVE);
                 let invariant = b <= 1e-13 * scale;
                 let full = j + 1 == n;
+                let above = theta >= accept;
                 if full
-                    || (invariant && injected)
-                    || (!invariant && j >= check_from && resid <= tol * scale)
+                    || (above && invariant && injected > 0)
+                    || (above && !invariant && j >= check_from && resid <= tol * scale)
                 {
                     self.ritz_vector(n, j + 1, x);
                     return TopEigen {
@@ -105,10 +110,10 @@ impl Lanczos {
                 if invariant {
                     // Krylov space invariant before the top was certified: continue with a fixed
                     // pseudo-random vector orthogonal to the basis (a new block of T).
-                    injected = true;
+                    injected += 1;
                     check_from = j + 4;
                     for (i, v) in next.iter_mut().enumerate() {
-                        *v = pseudo_random(i);
+                        *v = pseudo_random(i + injected * n);
                     }
                     let (done, rest) = self.basis.split_at_mut((j + 1) * n);
                     let next = &mut rest[..n];
@@ -261,7 +266,7 @@ fn ritz_coefficients(
 }
 
 /// A fixed, well spread pseudo-random sequence in (−0.5, 0.5) (splitmix64 of the index).
-fn pseudo_random(i: usize) -> f64 {
+pub(crate) fn pseudo_random(i: usize) -> f64 {
     let mut z = (i as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -342,7 +347,7 @@ mod tests {
                 a[i * n + i] = 1.0;
             }
             let mut x = vec![1.0; n];
-            let r = Lanczos::default().top(n, &mut x, matvec(&a, n), 1e-12, 500);
+            let r = Lanczos::default().top(n, &mut x, matvec(&a, n), 1e-12, 500, 1.0);
             let want = if rho > 0.0 {
                 1.0 + (n as f64 - 1.0) * rho
             } else {
@@ -374,7 +379,7 @@ mod tests {
             let mut dense = c.clone();
             let want = dense_lambda_max(&mut dense, n, F64_BISECTION_STEPS);
             let mut x: Vec<f64> = (0..n).map(pseudo_random).collect();
-            let r = Lanczos::default().top(n, &mut x, matvec(&c, n), 1e-12, 10_000);
+            let r = Lanczos::default().top(n, &mut x, matvec(&c, n), 1e-12, 10_000, 1.0);
             prop_assert!(r.converged);
             prop_assert!((r.lambda - want).abs() <= 1e-11 * want, "{} vs {}", r.lambda, want);
         }

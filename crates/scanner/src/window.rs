@@ -10,11 +10,13 @@
 
 use crate::correlation::two_pass_correlation;
 use crate::dense_eigen::{F64_BISECTION_STEPS, dense_lambda_max};
-use crate::lanczos::{Lanczos, axpy, dot};
+use crate::lanczos::{Lanczos, axpy, dot, pseudo_random};
 use crate::returns::ReturnRing;
 
 /// Matvec budget of the Lanczos solver before falling back to the dense solver.
 const MAX_MATVECS: usize = 120;
+/// Size of the fixed perturbation added to the warm start (relative to a unit vector).
+const WARM_JITTER: f64 = 1e-3;
 /// Recompute an asset's row when `sum² / w > DRIFT · sumsq` (loses < 3 digits to cancellation).
 const DRIFT: f64 = 1e-3;
 
@@ -324,12 +326,16 @@ impl WindowState {
         // Warm start: last bar's eigenvector; an entering asset starts at the uniform weight.
         self.x.clear();
         let u0 = 1.0 / (nw as f64).sqrt();
-        for &i in &self.active {
-            self.x.push(if self.was_active[i] {
+        // A fixed small perturbation keeps every eigenvector in the Krylov space even when the
+        // top two eigenvalues swap and the old vector is (nearly) orthogonal to the new top.
+        for (a, &i) in self.active.iter().enumerate() {
+            let base = if self.was_active[i] {
                 self.eigvec[i]
             } else {
                 u0
-            });
+            };
+            self.x
+                .push(base + WARM_JITTER * u0 * (1.0 + pseudo_random(a)));
         }
         let res = if self.dense_matvec {
             let c = &self.corr;
@@ -343,6 +349,7 @@ impl WindowState {
                 },
                 tol,
                 MAX_MATVECS,
+                1.0,
             )
         } else {
             let (active, inv_sd, mean, u, acc) = (
@@ -377,6 +384,7 @@ impl WindowState {
                 },
                 tol,
                 MAX_MATVECS,
+                1.0,
             )
         };
         self.stats.matvecs += res.matvecs as u64;
