@@ -14,7 +14,9 @@
 //! - `funding_btc` for D = the rate of the most recent settlement with time ≤ D 00:00:00.999
 //!   UTC (the 999 ms absorb Binance's millisecond jitter on `fundingTime`), if that settlement
 //!   is at most 24 h before D 00:00; else `None`. The per-symbol `funding/BTCUSDT-funding.csv`
-//!   is preferred; for dates it does not cover, the 8 h indicator file is used.
+//!   is preferred: its settlement is used unless the 8 h indicator file has a settlement more
+//!   than 999 ms more recent (so a date the per-symbol file no longer covers falls back to the
+//!   8 h file, and a stale per-symbol rate never hides a newer one).
 //! - `dvol_btc` for D = the value dated D−1 (the value dated D is the close of day D, unknown
 //!   at its start).
 //! - `fng` for D = the value dated D (the index is published at the start of its day).
@@ -104,7 +106,7 @@ pub fn load_external_factors(
         let prev = UtcDate::from_days_since_epoch(day - 1);
         let f = ExternalFactors {
             date,
-            funding_btc: funding_at(&funding_sym, date).or_else(|| funding_at(&funding_8h, date)),
+            funding_btc: preferred_funding(&funding_sym, &funding_8h, date),
             dvol_btc: dvol.get(&prev).copied(),
             fng: fng.get(&date).copied(),
             taker: taker.get(&prev).copied(),
@@ -128,10 +130,30 @@ pub fn load_external_factors(
 /// The funding rate in force at the start of `date` (module doc): last settlement with
 /// time ≤ start + 999 ms and ≥ start − 24 h. `settlements` ascend by time.
 pub fn funding_at(settlements: &[(i64, f64)], date: UtcDate) -> Option<f64> {
+    settlement_at(settlements, date).map(|(_, rate)| rate)
+}
+
+/// The settlement `(time, rate)` behind [`funding_at`].
+fn settlement_at(settlements: &[(i64, f64)], date: UtcDate) -> Option<(i64, f64)> {
     let start = date.start_ms();
     let idx = settlements.partition_point(|&(t, _)| t <= start + FUNDING_JITTER_MS);
     let &(t, rate) = settlements.get(idx.checked_sub(1)?)?;
-    (t >= start - MS_PER_DAY).then_some(rate)
+    (t >= start - MS_PER_DAY).then_some((t, rate))
+}
+
+/// Per-symbol settlement unless the fallback source has one more than 999 ms newer.
+fn preferred_funding(
+    preferred: &[(i64, f64)],
+    fallback: &[(i64, f64)],
+    date: UtcDate,
+) -> Option<f64> {
+    match (
+        settlement_at(preferred, date),
+        settlement_at(fallback, date),
+    ) {
+        (Some((tp, rp)), Some((tf, rf))) => Some(if tf > tp + FUNDING_JITTER_MS { rf } else { rp }),
+        (p, f) => p.or(f).map(|(_, rate)| rate),
+    }
 }
 
 /// A `date,value` table (1-based line numbers in errors).
