@@ -1,1 +1,35 @@
-fn main() {}
+//! `dolphin`: the command line of DOLPHIN.
+
+mod cmd_backtest;
+mod cmd_scan;
+mod paths;
+mod table;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "dolphin",
+    version,
+    about = "DOLPHIN: short-biased systematic trading on Binance USDT perpetuals"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Replay day files through the engine and write summary, trades, days and an equity plot.
+    Backtest(cmd_backtest::Args),
+    /// Turn Binance kline CSVs into day files with the eigenvalue scanner.
+    Scan(cmd_scan::Args),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Backtest(a) => cmd_backtest::run(a),
+        Command::Scan(a) => cmd_scan::run(a),
+    }
+}

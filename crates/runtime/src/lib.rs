@@ -1,1 +1,10 @@
-//! placeholder
+//! Runtime of DOLPHIN: configuration files, the replay backtest, its reports and plots.
+
+pub mod backtest;
+pub mod config;
+pub mod plot;
+pub mod report;
+
+pub use backtest::{BacktestError, BacktestResult, Progress, day_files, run_backtest};
+pub use config::{ConfigError, SystemConfig};
+pub use report::{ReportError, write_outputs};
