@@ -34,9 +34,8 @@ fn parse_and_book(lines: &[String]) -> u64 {
         let (_, m) = parse_capture_line(l).expect("valid line");
         match m {
             Message::Depth { update, .. } => {
-                if book.apply_diff(update) == dolphin_orderbook::DiffOutcome::Applied {
-                    applied += 1;
-                }
+                let outcome = book.apply_diff(update);
+                applied += u64::from(outcome == dolphin_orderbook::DiffOutcome::Applied);
             }
             Message::Snapshot(s) => {
                 book.apply_snapshot(&s);
