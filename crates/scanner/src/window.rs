@@ -10,15 +10,17 @@
 
 use crate::correlation::two_pass_correlation;
 use crate::dense_eigen::{F64_BISECTION_STEPS, dense_lambda_max};
-use crate::lanczos::{Lanczos, axpy, dot, pseudo_random};
+use crate::lanczos::{Lanczos, MatVec, axpy, dot, pseudo_random};
 use crate::returns::ReturnRing;
 
 /// Matvec budget of the Lanczos solver before falling back to the dense solver.
 const MAX_MATVECS: usize = 120;
 /// Size of the fixed perturbation added to the warm start (relative to a unit vector).
 const WARM_JITTER: f64 = 1e-3;
-/// Recompute an asset's row when `sum² / w > DRIFT · sumsq` (loses < 3 digits to cancellation).
-const DRIFT: f64 = 1e-3;
+/// Recompute an asset's row when `sum² / w > DRIFT · sumsq`, i.e. when the centred sum of
+/// squares `sumsq − sum²/w` has fallen below `(1 − DRIFT)·sumsq`: cancellation then costs
+/// less than one bit of the cross-products' precision.
+const DRIFT: f64 = 0.5;
 
 /// What one window produced for one bar.
 #[derive(Debug, Clone, Copy)]
@@ -66,6 +68,10 @@ pub(crate) struct WindowState {
     inv_sd: Vec<f64>,
     mean: Vec<f64>,
     corr: Vec<f64>,
+    cs: Vec<f64>,
+    cd: Vec<f64>,
+    rowbuf: Vec<f64>,
+    rowtmp: Vec<f64>,
     x: Vec<f64>,
     u: Vec<f64>,
     acc: Vec<f64>,
@@ -105,6 +111,10 @@ impl WindowState {
             inv_sd: vec![0.0; n],
             mean: vec![0.0; n],
             corr: Vec::new(),
+            cs: Vec::with_capacity(n),
+            cd: Vec::with_capacity(n),
+            rowbuf: Vec::with_capacity(n),
+            rowtmp: Vec::with_capacity(n),
             x: Vec::new(),
             u: vec![0.0; n],
             acc: vec![0.0; n],
@@ -117,8 +127,28 @@ impl WindowState {
         self.w.min(t + 1)
     }
 
-    /// Advances the window to the newest row of `ring` and computes its outputs.
+    /// Advances the window to the newest row of `ring` and computes its outputs. Runs the same
+    /// code compiled for AVX2 where the CPU has it: element-wise IEEE operations and the fixed
+    /// summation orders give identical bits at any vector width (no FMA contraction).
     pub fn step(&mut self, ring: &ReturnRing, lanczos: &mut Lanczos, tol: f64) -> WindowOutput {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked just above.
+                return unsafe { self.step_avx2(ring, lanczos, tol) };
+            }
+        }
+        self.step_impl(ring, lanczos, tol)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn step_avx2(&mut self, ring: &ReturnRing, lanczos: &mut Lanczos, tol: f64) -> WindowOutput {
+        self.step_impl(ring, lanczos, tol)
+    }
+
+    #[inline(always)]
+    fn step_impl(&mut self, ring: &ReturnRing, lanczos: &mut Lanczos, tol: f64) -> WindowOutput {
         let t = ring.rows - 1;
         self.add_newest(ring, t);
         self.since_rebuild += 1;
@@ -156,6 +186,7 @@ impl WindowState {
         }
     }
 
+    #[inline(always)]
     fn add_newest(&mut self, ring: &ReturnRing, t: usize) {
         let n = self.n;
         let (xn, okn) = (ring.row(t), ring.row_ok(t));
@@ -176,20 +207,20 @@ impl WindowState {
             self.sumsq[i] = self.sumsq[i] + a * a - b * b;
         }
         if self.keep_cross {
+            // Upper triangle only (j ≥ i): nothing reads the lower one.
             for i in 0..n {
                 let (a, b) = (self.ynew[i], self.yold[i]);
                 if a == 0.0 && b == 0.0 {
                     continue;
                 }
-                let row = &mut self.cross[i * n..(i + 1) * n];
-                for ((p, an), bo) in row.iter_mut().zip(self.ynew.iter()).zip(self.yold.iter()) {
-                    *p += a * an - b * bo;
-                }
+                let row = &mut self.cross[i * n + i..(i + 1) * n];
+                rank2_update(row, a, &self.ynew[i..], b, &self.yold[i..]);
             }
         }
     }
 
     /// Recomputes shifts and all sums from the stored returns of the window.
+    #[inline(always)]
     fn rebuild(&mut self, ring: &ReturnRing, t: usize) {
         self.stats.rebuilds += 1;
         let n = self.n;
@@ -221,14 +252,15 @@ impl WindowState {
                     if a == 0.0 {
                         continue;
                     }
-                    let row = &mut self.cross[i * n..(i + 1) * n];
-                    axpy(a, &self.ynew, row);
+                    let row = &mut self.cross[i * n + i..(i + 1) * n];
+                    axpy(a, &self.ynew[i..], row);
                 }
             }
         }
     }
 
     /// Recomputes asset `i`'s shift (its exact window mean), sums and cross row.
+    #[inline(always)]
     fn refresh_row(&mut self, ring: &ReturnRing, t: usize, i: usize) {
         self.stats.row_refreshes += 1;
         let n = self.n;
@@ -257,14 +289,15 @@ impl WindowState {
         self.sumsq[i] = s2;
         if self.keep_cross {
             for j in 0..n {
-                self.cross[i * n + j] = self.acc[j];
-                self.cross[j * n + i] = self.acc[j];
+                let at = if j >= i { i * n + j } else { j * n + i };
+                self.cross[at] = self.acc[j];
             }
             self.cross[i * n + i] = s2;
         }
     }
 
     /// Returns `(lambda_hat, instability)` for the current active set.
+    #[inline(always)]
     fn solve(
         &mut self,
         ring: &ReturnRing,
@@ -293,31 +326,52 @@ impl WindowState {
             self.inv_sd[i] = 1.0 / ss.sqrt();
             self.mean[i] = self.shift[i] + m;
         }
-        // Correlations (clipped, unit diagonal) and instability from the cross-products.
+        // Correlations (clipped, unit diagonal; upper triangle of the compact matrix) and
+        // instability from the cross-products.
         let mut instab = f64::NAN;
         if self.keep_cross {
+            let n = self.n;
             if self.dense_matvec {
                 self.corr.resize(nw * nw, 0.0);
             }
-            let n = self.n;
+            self.cs.clear();
+            self.cd.clear();
+            for &i in &self.active {
+                self.cs.push(self.sum[i]);
+                self.cd.push(self.inv_sd[i]);
+            }
+            self.rowbuf.resize(nw, 0.0);
+            self.rowtmp.resize(nw, 0.0);
+            let all = nw == n;
             let mut total = 0.0;
             for a in 0..nw {
                 let i = self.active[a];
-                let (si, di) = (self.sum[i] / w, self.inv_sd[i]);
-                let row = &self.cross[i * n..(i + 1) * n];
-                if self.dense_matvec {
-                    self.corr[a * nw + a] = 1.0;
-                }
-                for b in a + 1..nw {
-                    let j = self.active[b];
-                    let cov = row[j] - si * self.sum[j];
-                    let r = (cov * di * self.inv_sd[j]).clamp(-1.0, 1.0);
-                    total += r.abs();
-                    if self.dense_matvec {
-                        self.corr[a * nw + b] = r;
-                        self.corr[b * nw + a] = r;
+                let len = nw - a - 1;
+                if !all {
+                    for (k, &j) in self.active[a + 1..].iter().enumerate() {
+                        self.rowbuf[k] = self.cross[i * n + j];
                     }
                 }
+                let prow: &[f64] = if all {
+                    &self.cross[i * n + a + 1..(i + 1) * n]
+                } else {
+                    &self.rowbuf[..len]
+                };
+                let out: &mut [f64] = if self.dense_matvec {
+                    self.corr[a * nw + a] = 1.0;
+                    &mut self.corr[a * nw + a + 1..(a + 1) * nw]
+                } else {
+                    &mut self.rowtmp[..len]
+                };
+                correlation_row(
+                    out,
+                    prow,
+                    self.cs[a] / w,
+                    self.cd[a],
+                    &self.cs[a + 1..],
+                    &self.cd[a + 1..],
+                );
+                total += sum_abs(out);
             }
             if self.want_instability {
                 instab = total / ((nw * (nw - 1) / 2) as f64);
@@ -338,53 +392,38 @@ impl WindowState {
                 .push(base + WARM_JITTER * u0 * (1.0 + pseudo_random(a)));
         }
         let res = if self.dense_matvec {
-            let c = &self.corr;
+            let mut op = UpperMatVec {
+                c: &self.corr,
+                n: nw,
+            };
             lanczos.top(
                 nw,
                 &mut self.x,
-                |x, y| {
-                    for (a, ya) in y.iter_mut().enumerate() {
-                        *ya = dot(&c[a * nw..(a + 1) * nw], x);
-                    }
-                },
+                &mut op,
                 tol,
                 MAX_MATVECS,
                 1.0,
+                Some(nw as f64),
             )
         } else {
-            let (active, inv_sd, mean, u, acc) = (
-                &self.active,
-                &self.inv_sd,
-                &self.mean,
-                &mut self.u,
-                &mut self.acc,
-            );
-            let rows = self.w;
+            let mut op = ReturnsMatVec {
+                ring,
+                t,
+                rows: self.w,
+                active: &self.active,
+                inv_sd: &self.inv_sd,
+                mean: &self.mean,
+                u: &mut self.u,
+                acc: &mut self.acc,
+            };
             lanczos.top(
                 nw,
                 &mut self.x,
-                |x, y| {
-                    // y = D (X − 1mᵀ)ᵀ (X − 1mᵀ) D x over the window rows, X never centred in place.
-                    let mut mu = 0.0;
-                    for (a, &i) in active.iter().enumerate() {
-                        u[i] = x[a] * inv_sd[i];
-                        mu += mean[i] * u[i];
-                    }
-                    acc.iter_mut().for_each(|v| *v = 0.0);
-                    let mut qsum = 0.0;
-                    for k in 0..rows {
-                        let row = ring.row(t - k);
-                        let q = dot(row, u) - mu;
-                        qsum += q;
-                        axpy(q, row, acc);
-                    }
-                    for (a, &i) in active.iter().enumerate() {
-                        y[a] = inv_sd[i] * (acc[i] - mean[i] * qsum);
-                    }
-                },
+                &mut op,
                 tol,
                 MAX_MATVECS,
                 1.0,
+                Some(nw as f64),
             )
         };
         self.stats.matvecs += res.matvecs as u64;
@@ -401,7 +440,13 @@ impl WindowState {
         } else {
             self.stats.dense_fallbacks += 1;
             let mut c = if self.dense_matvec {
-                self.corr.clone()
+                let mut full = self.corr.clone();
+                for a in 0..nw {
+                    for b in 0..a {
+                        full[a * nw + b] = full[b * nw + a];
+                    }
+                }
+                full
             } else {
                 self.window_correlation(ring, t)
             };
@@ -411,6 +456,7 @@ impl WindowState {
     }
 
     /// The compact correlation matrix of the active assets by the two-pass formula.
+    #[inline(always)]
     fn window_correlation(&self, ring: &ReturnRing, t: usize) -> Vec<f64> {
         let nw = self.active.len();
         let mut cols = Vec::with_capacity(nw * self.w);
@@ -420,5 +466,94 @@ impl WindowState {
             }
         }
         two_pass_correlation(&cols, nw, self.w)
+    }
+}
+
+/// `row[j] += a·ynew[j] − b·yold[j]` (the add-newest / drop-oldest update of the cross-products).
+#[inline(always)]
+fn rank2_update(row: &mut [f64], a: f64, ynew: &[f64], b: f64, yold: &[f64]) {
+    for ((p, an), bo) in row.iter_mut().zip(ynew.iter()).zip(yold.iter()) {
+        *p += a * an - b * bo;
+    }
+}
+
+/// One row of correlations: `out[k] = clamp((p[k] − si·s[k])·di·d[k], −1, 1)`.
+#[inline(always)]
+fn correlation_row(out: &mut [f64], p: &[f64], si: f64, di: f64, s: &[f64], d: &[f64]) {
+    for (((o, pk), sk), dk) in out.iter_mut().zip(p.iter()).zip(s.iter()).zip(d.iter()) {
+        *o = ((pk - si * sk) * di * dk).clamp(-1.0, 1.0);
+    }
+}
+
+/// `Σ |x_k|` with four fixed partial sums (vectorisable, reproducible).
+#[inline(always)]
+fn sum_abs(x: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let chunks = x.len() / 4;
+    for c in 0..chunks {
+        for l in 0..4 {
+            acc[l] += x[4 * c + l].abs();
+        }
+    }
+    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for v in &x[4 * chunks..] {
+        s += v.abs();
+    }
+    s
+}
+
+/// `y = C x` for the compact correlation matrix stored as its upper triangle (unit diagonal).
+struct UpperMatVec<'a> {
+    c: &'a [f64],
+    n: usize,
+}
+
+impl MatVec for UpperMatVec<'_> {
+    #[inline(always)]
+    fn apply(&mut self, x: &[f64], y: &mut [f64]) {
+        let (c, n) = (self.c, self.n);
+        y.iter_mut().for_each(|v| *v = 0.0);
+        for a in 0..n {
+            let row = &c[a * n + a + 1..(a + 1) * n];
+            let xa = x[a];
+            y[a] += xa + dot(row, &x[a + 1..]);
+            axpy(xa, row, &mut y[a + 1..]);
+        }
+    }
+}
+
+/// `y = D (X − 1mᵀ)ᵀ (X − 1mᵀ) D x` straight from the window's returns X (w × N, never centred
+/// in place; D = diag(1/‖x_i − m_i‖)): the correlation matvec in 2wN flops, used when
+/// w < N/2 (the w×w Gram side has the same nonzero eigenvalues, this is the same product).
+struct ReturnsMatVec<'a> {
+    ring: &'a ReturnRing,
+    t: usize,
+    rows: usize,
+    active: &'a [usize],
+    inv_sd: &'a [f64],
+    mean: &'a [f64],
+    u: &'a mut [f64],
+    acc: &'a mut [f64],
+}
+
+impl MatVec for ReturnsMatVec<'_> {
+    #[inline(always)]
+    fn apply(&mut self, x: &[f64], y: &mut [f64]) {
+        let mut mu = 0.0;
+        for (a, &i) in self.active.iter().enumerate() {
+            self.u[i] = x[a] * self.inv_sd[i];
+            mu += self.mean[i] * self.u[i];
+        }
+        self.acc.iter_mut().for_each(|v| *v = 0.0);
+        let mut qsum = 0.0;
+        for k in 0..self.rows {
+            let row = self.ring.row(self.t - k);
+            let q = dot(row, self.u) - mu;
+            qsum += q;
+            axpy(q, row, self.acc);
+        }
+        for (a, &i) in self.active.iter().enumerate() {
+            y[a] = self.inv_sd[i] * (self.acc[i] - self.mean[i] * qsum);
+        }
     }
 }

@@ -1,0 +1,126 @@
+//! Throughput table of the scanner (issue 3 part 6): bars/s of the incremental path and of the
+//! dense per-bar baseline at 16 assets (the shared real klines when present), 48 and 400 assets
+//! (random walks with a common factor). Run on one core:
+//! `cargo run -p dolphin-scanner --release --example scan_bench`
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::klines::{klines_dir, load_panel};
+use common::synthetic::factor_random_walk;
+use dolphin_scanner::{Scanner, ScannerConfig, dense_reference};
+use std::time::Instant;
+
+/// CPU time of this thread in seconds (Linux `/proc/thread-self/schedstat`, first field, ns);
+/// wall time where unavailable. The benchmark machine is shared, so CPU time is what one
+/// core delivers.
+fn cpu_seconds() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace()
+        .next()?
+        .parse::<f64>()
+        .ok()
+        .map(|ns| ns * 1e-9)
+}
+
+/// Runs `f`, returning (wall seconds, CPU seconds).
+fn timed(f: impl FnOnce()) -> (f64, f64) {
+    let (w0, c0) = (Instant::now(), cpu_seconds());
+    f();
+    let wall = w0.elapsed().as_secs_f64();
+    let cpu = match (c0, cpu_seconds()) {
+        (Some(a), Some(b)) => b - a,
+        _ => wall,
+    };
+    (wall, cpu)
+}
+
+struct Case {
+    label: String,
+    n: usize,
+    closes: Vec<f64>,
+    dense_bars: usize,
+}
+
+fn main() {
+    let cfg = ScannerConfig::default();
+    let mut cases = Vec::new();
+    match klines_dir() {
+        Some(d) => {
+            let p = load_panel(&d);
+            cases.push(Case {
+                label: "16 (real 1m klines)".into(),
+                n: p.symbols.len(),
+                closes: p.closes,
+                dense_bars: 400,
+            });
+        }
+        None => cases.push(Case {
+            label: "16 (generated)".into(),
+            n: 16,
+            closes: factor_random_walk(16, 40_000, 1),
+            dense_bars: 400,
+        }),
+    }
+    cases.push(Case {
+        label: "48 (generated)".into(),
+        n: 48,
+        closes: factor_random_walk(48, 20_000, 2),
+        dense_bars: 40,
+    });
+    cases.push(Case {
+        label: "400 (generated)".into(),
+        n: 400,
+        closes: factor_random_walk(400, 3_000, 3),
+        dense_bars: 3,
+    });
+
+    println!(
+        "| assets | bars | incremental bars/s (CPU) | incremental bars/s (wall) | dense bars/s (CPU) | speed-up | matvecs/bar (w50/150/300/750) | dense fallbacks |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---|---:|");
+    for c in &cases {
+        let bars = c.closes.len() / c.n;
+        let mut sc = Scanner::new(c.n, cfg.clone()).expect("config");
+        let mut sink = 0.0;
+        let (wall, cpu) = timed(|| {
+            for bar in c.closes.chunks_exact(c.n) {
+                let r = sc.push(bar);
+                if r.vel_div.is_finite() {
+                    sink += r.vel_div;
+                }
+            }
+        });
+        let st = sc.stats();
+        // Dense baseline: `dense_bars` bars from the middle of the panel (all windows full).
+        let from = bars / 2;
+        let mut d = Vec::new();
+        let (_, dcpu) = timed(|| {
+            d = dense_reference(c.n, &c.closes, &cfg, from..from + c.dense_bars).expect("dense")
+        });
+        sink += d.iter().map(|r| r.lambda_hat[0]).sum::<f64>();
+        let (fast, fast_wall, dense) = (
+            bars as f64 / cpu,
+            bars as f64 / wall,
+            c.dense_bars as f64 / dcpu,
+        );
+        let mv: Vec<String> = st
+            .windows
+            .iter()
+            .map(|w| format!("{:.1}", w.matvecs as f64 / bars as f64))
+            .collect();
+        let fb: u64 = st.windows.iter().map(|w| w.dense_fallbacks).sum();
+        println!(
+            "| {} | {} | {:.0} | {:.0} | {:.1} | {:.0}× | {} | {} |",
+            c.label,
+            bars,
+            fast,
+            fast_wall,
+            dense,
+            fast / dense,
+            mv.join(" / "),
+            fb
+        );
+        std::hint::black_box(sink);
+    }
+}
