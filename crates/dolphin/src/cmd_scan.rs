@@ -4,7 +4,7 @@ use crate::table::render;
 use anyhow::Context;
 use dolphin_core::{DayFrame, UtcDate};
 use dolphin_data::{day_file_name, load_kline_dir, split_by_utc_date, write_day_file};
-use dolphin_scanner::{ScannerConfig, Scanner, verify_bar};
+use dolphin_scanner::{Scanner, ScannerConfig, verify_bar};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::time::Instant;
