@@ -7,7 +7,7 @@ use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use dolphin_orderbook::capture::open_capture;
-use dolphin_orderbook::{LocalBook, Message, ObStream, parse_capture_line};
+use dolphin_orderbook::{LocalBook, Message, ObStream, parse_capture_line, parse_message_serde};
 
 fn load(name: &str) -> Option<Vec<String>> {
     let p = format!(
@@ -56,6 +56,14 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 for l in &lines {
                     black_box(parse_capture_line(l).expect("valid line"));
+                }
+            })
+        });
+        g.bench_function("parse_serde_only", |b| {
+            b.iter(|| {
+                for l in &lines {
+                    let (_, json) = l.split_once(' ').expect("separator");
+                    black_box(parse_message_serde(json).expect("valid line"));
                 }
             })
         });

@@ -13,6 +13,7 @@ pub mod decimal;
 pub mod features;
 pub mod message;
 pub mod provider;
+mod scan;
 pub mod stream;
 pub mod table;
 pub mod ticker_check;
@@ -23,7 +24,7 @@ pub use decimal::{DecimalError, Fixed};
 pub use features::{AssetFeatures, FeatureConfig, MacroFeatures};
 pub use message::{
     BookTicker, DepthSnapshot, DepthUpdate, Level, LineError, Message, MessageError, Trade,
-    parse_capture_line, parse_message,
+    parse_capture_line, parse_message, parse_message_serde,
 };
 pub use provider::{LiveObProvider, MarketMultiplier, ReplayObProvider};
 pub use stream::{BookHealth, FeatureRow, ObStream};

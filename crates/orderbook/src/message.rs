@@ -135,7 +135,7 @@ pub enum MessageError {
 }
 
 /// A decimal string parsed straight into [`Fixed`].
-struct Dec(Fixed);
+pub(crate) struct Dec(pub(crate) Fixed);
 
 impl<'de> Deserialize<'de> for Dec {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -187,7 +187,7 @@ impl<'de> Deserialize<'de> for Level {
 }
 
 /// `b`/`a` are level arrays in `depthUpdate` but price strings in `bookTicker`.
-enum SideField {
+pub(crate) enum SideField {
     Price(Fixed),
     Levels(Vec<Level>),
 }
@@ -218,46 +218,46 @@ impl<'de> Deserialize<'de> for SideField {
 }
 
 /// Every field any supported message may carry; unknown fields are skipped.
-#[derive(Deserialize)]
-struct Raw<'a> {
+#[derive(Deserialize, Default)]
+pub(crate) struct Raw<'a> {
     #[serde(borrow, default)]
-    data: Option<Box<Raw<'a>>>,
+    pub(crate) data: Option<Box<Raw<'a>>>,
     #[serde(borrow, default)]
-    e: Option<&'a str>,
+    pub(crate) e: Option<&'a str>,
     #[serde(rename = "E", default)]
-    big_e: Option<i64>,
+    pub(crate) big_e: Option<i64>,
     #[serde(rename = "T", default)]
-    big_t: Option<i64>,
+    pub(crate) big_t: Option<i64>,
     #[serde(borrow, default)]
-    s: Option<&'a str>,
+    pub(crate) s: Option<&'a str>,
     #[serde(rename = "U", default)]
-    big_u: Option<u64>,
+    pub(crate) big_u: Option<u64>,
     #[serde(default)]
-    u: Option<u64>,
+    pub(crate) u: Option<u64>,
     #[serde(default)]
-    pu: Option<u64>,
+    pub(crate) pu: Option<u64>,
     #[serde(default)]
-    b: Option<SideField>,
+    pub(crate) b: Option<SideField>,
     #[serde(default)]
-    a: Option<SideField>,
+    pub(crate) a: Option<SideField>,
     #[serde(rename = "B", default)]
-    big_b: Option<Dec>,
+    pub(crate) big_b: Option<Dec>,
     #[serde(rename = "A", default)]
-    big_a: Option<Dec>,
+    pub(crate) big_a: Option<Dec>,
     #[serde(default)]
-    t: Option<u64>,
+    pub(crate) t: Option<u64>,
     #[serde(default)]
-    p: Option<Dec>,
+    pub(crate) p: Option<Dec>,
     #[serde(default)]
-    q: Option<Dec>,
+    pub(crate) q: Option<Dec>,
     #[serde(default)]
-    m: Option<bool>,
+    pub(crate) m: Option<bool>,
     #[serde(rename = "lastUpdateId", default)]
-    last_update_id: Option<u64>,
+    pub(crate) last_update_id: Option<u64>,
     #[serde(default)]
-    bids: Option<Vec<Level>>,
+    pub(crate) bids: Option<Vec<Level>>,
     #[serde(default)]
-    asks: Option<Vec<Level>>,
+    pub(crate) asks: Option<Vec<Level>>,
 }
 
 fn req<T>(v: Option<T>, event: &'static str, field: &'static str) -> Result<T, MessageError> {
@@ -295,8 +295,24 @@ fn price(
 }
 
 /// Parse one JSON message (without the capture's leading local timestamp).
+///
+/// A hand-written scanner handles the canonical wire layout; anything it does not accept
+/// (escapes, unusual value types, malformed text) goes through `serde_json`, which gives the
+/// same result for valid input and a located error otherwise.
 pub fn parse_message(json: &str) -> Result<Message<'_>, MessageError> {
-    let raw: Raw<'_> = serde_json::from_str(json)?;
+    let raw = match crate::scan::scan(json) {
+        Some(raw) => raw,
+        None => serde_json::from_str(json)?,
+    };
+    convert(raw)
+}
+
+/// Parse with `serde_json` only (reference path of the scanner; used in tests and benches).
+pub fn parse_message_serde(json: &str) -> Result<Message<'_>, MessageError> {
+    convert(serde_json::from_str(json)?)
+}
+
+fn convert(raw: Raw<'_>) -> Result<Message<'_>, MessageError> {
     let obj = match raw.data {
         Some(inner) => *inner,
         None => raw,
