@@ -17,6 +17,19 @@ impl<F: FnMut(&[f64], &mut [f64])> MatVec for F {
     }
 }
 
+/// Stopping rules of [`Lanczos::top`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct SolveParams {
+    /// Relative residual tolerance: stop when `‖Ax − θx‖ ≤ tol·θ`.
+    pub tol: f64,
+    /// Operator applications allowed before giving up (the caller then solves densely).
+    pub max_matvecs: usize,
+    /// A known lower bound of the top eigenvalue (1 for a correlation matrix).
+    pub floor: f64,
+    /// The operator's trace when it is PSD and the trace is known (n for a correlation matrix).
+    pub trace: Option<f64>,
+}
+
 /// Result of one solve.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct TopEigen {
@@ -61,11 +74,14 @@ impl Lanczos {
         n: usize,
         x: &mut [f64],
         op: &mut M,
-        tol: f64,
-        max_matvecs: usize,
-        floor: f64,
-        trace: Option<f64>,
+        params: SolveParams,
     ) -> TopEigen {
+        let SolveParams {
+            tol,
+            max_matvecs,
+            floor,
+            trace,
+        } = params;
         assert_eq!(x.len(), n);
         let m = MAX_STEPS.min(n);
         self.basis.resize(m * n, 0.0);
@@ -248,7 +264,7 @@ pub(crate) fn top_of_tridiagonal(alpha: &[f64], beta: &[f64], prev: f64, b: f64)
         upper = x;
         let step = 1.0 / ratio;
         let next = x - step;
-        if !(step > 2.0 * f64::EPSILON * x.abs()) || next <= lower {
+        if step.is_nan() || step <= 2.0 * f64::EPSILON * x.abs() || next <= lower {
             return next.max(lower);
         }
         x = next;
@@ -382,7 +398,17 @@ mod tests {
                 a[i * n + i] = 1.0;
             }
             let mut x = vec![1.0; n];
-            let r = Lanczos::default().top(n, &mut x, &mut matvec(&a, n), 1e-12, 500, 1.0, None);
+            let r = Lanczos::default().top(
+                n,
+                &mut x,
+                &mut matvec(&a, n),
+                SolveParams {
+                    tol: 1e-12,
+                    max_matvecs: 500,
+                    floor: 1.0,
+                    trace: None,
+                },
+            );
             let want = if rho > 0.0 {
                 1.0 + (n as f64 - 1.0) * rho
             } else {
@@ -414,7 +440,7 @@ mod tests {
             let mut dense = c.clone();
             let want = dense_lambda_max(&mut dense, n, F64_BISECTION_STEPS);
             let mut x: Vec<f64> = (0..n).map(pseudo_random).collect();
-            let r = Lanczos::default().top(n, &mut x, &mut matvec(&c, n), 1e-12, 10_000, 1.0, Some(n as f64));
+            let r = Lanczos::default().top(n, &mut x, &mut matvec(&c, n), SolveParams { tol: 1e-12, max_matvecs: 10_000, floor: 1.0, trace: Some(n as f64) });
             prop_assert!(r.converged);
             prop_assert!((r.lambda - want).abs() <= 1e-11 * want, "{} vs {}", r.lambda, want);
         }

@@ -10,7 +10,7 @@
 
 use crate::correlation::two_pass_correlation;
 use crate::dense_eigen::{F64_BISECTION_STEPS, dense_lambda_max};
-use crate::lanczos::{Lanczos, MatVec, axpy, dot, pseudo_random};
+use crate::lanczos::{Lanczos, MatVec, SolveParams, axpy, dot, pseudo_random};
 use crate::returns::ReturnRing;
 
 /// Matvec budget of the Lanczos solver before falling back to the dense solver.
@@ -315,8 +315,10 @@ impl WindowState {
             let i = self.active[k];
             let entering = !self.was_active[i];
             let m = self.sum[i] / w;
+            let centred = self.sumsq[i] - self.sum[i] * m;
             let needs = entering
-                || !(self.sumsq[i] - self.sum[i] * m > 0.0)
+                || centred.is_nan()
+                || centred <= 0.0
                 || self.sum[i] * m > DRIFT * self.sumsq[i];
             if needs {
                 self.refresh_row(ring, t, i);
@@ -391,20 +393,19 @@ impl WindowState {
             self.x
                 .push(base + WARM_JITTER * u0 * (1.0 + pseudo_random(a)));
         }
+        // A correlation matrix has λ_max ≥ 1 (unit diagonal) and trace N_w.
+        let params = SolveParams {
+            tol,
+            max_matvecs: MAX_MATVECS,
+            floor: 1.0,
+            trace: Some(nw as f64),
+        };
         let res = if self.dense_matvec {
             let mut op = UpperMatVec {
                 c: &self.corr,
                 n: nw,
             };
-            lanczos.top(
-                nw,
-                &mut self.x,
-                &mut op,
-                tol,
-                MAX_MATVECS,
-                1.0,
-                Some(nw as f64),
-            )
+            lanczos.top(nw, &mut self.x, &mut op, params)
         } else {
             let mut op = ReturnsMatVec {
                 ring,
@@ -416,15 +417,7 @@ impl WindowState {
                 u: &mut self.u,
                 acc: &mut self.acc,
             };
-            lanczos.top(
-                nw,
-                &mut self.x,
-                &mut op,
-                tol,
-                MAX_MATVECS,
-                1.0,
-                Some(nw as f64),
-            )
+            lanczos.top(nw, &mut self.x, &mut op, params)
         };
         self.stats.matvecs += res.matvecs as u64;
         if !self.dense_matvec {

@@ -60,7 +60,7 @@ fn prices_from_returns(rets: &[Vec<f64>]) -> Vec<f64> {
 }
 
 fn walsh(k: usize, t: usize) -> f64 {
-    if (k & t).count_ones() % 2 == 0 {
+    if (k & t).count_ones().is_multiple_of(2) {
         1.0
     } else {
         -1.0
