@@ -14,7 +14,10 @@
 //! - Timestamps must strictly increase and every row must fall on the file name's UTC date.
 //!
 //! Writing is atomic (temporary file in the same directory, then rename) and deterministic:
-//! the same frame always gives the same bytes (fixed compression, fixed `created_by`).
+//! the same frame always gives the same bytes (fixed writer properties, fixed `created_by`).
+//! Pages are SNAPPY-compressed (pandas/pyarrow's default, so Python tools read the files as
+//! they are) with dictionary encoding off: float prices rarely repeat enough for a dictionary
+//! to pay, and plain pages decode fastest.
 
 use crate::error::DataError;
 use arrow_array::{
@@ -25,8 +28,9 @@ use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use dolphin_core::{DayFrame, SIGNAL_COLUMNS, UtcDate, date_of_ms, is_reserved_column};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -134,13 +138,13 @@ pub fn read_day_file(path: &Path) -> Result<DayFrame, DataError> {
             target.reserve(rows);
             for_each_f64(col, |v| target.push(v));
         }
-        for (a, (_, idx)) in layout.assets.iter().enumerate() {
-            let mut r = row0;
-            for_each_f64(batch.column(*idx), |v| {
-                frame.prices[r * n_assets + a] = v;
-                r += 1;
-            });
-        }
+        let columns: Vec<Cow<'_, [f64]>> = layout
+            .assets
+            .iter()
+            .map(|(_, idx)| f64_values(batch.column(*idx)))
+            .collect();
+        let block = &mut frame.prices[row0 * n_assets..(row0 + rows) * n_assets];
+        transpose_into(&columns, rows, block);
         row0 += rows;
     }
     if row0 != num_rows {
@@ -311,6 +315,35 @@ fn for_each_f64(array: &ArrayRef, mut f: impl FnMut(f64)) {
     }
 }
 
+/// A Float64/Float32 column as f64 values, nulls as NaN; borrowed when no conversion is needed.
+fn f64_values(array: &ArrayRef) -> Cow<'_, [f64]> {
+    if array.null_count() == 0
+        && let Some(a) = array.as_any().downcast_ref::<Float64Array>()
+    {
+        return Cow::Borrowed(a.values());
+    }
+    let mut v = Vec::with_capacity(array.len());
+    for_each_f64(array, |x| v.push(x));
+    Cow::Owned(v)
+}
+
+/// Writes column-major `columns` (each `rows` long) into row-major `out`, in row blocks that
+/// stay in cache (a plain column-by-column scatter streams the whole matrix once per asset).
+fn transpose_into(columns: &[Cow<'_, [f64]>], rows: usize, out: &mut [f64]) {
+    const BLOCK_ROWS: usize = 256;
+    let n = columns.len();
+    let mut r0 = 0;
+    while r0 < rows {
+        let r1 = (r0 + BLOCK_ROWS).min(rows);
+        for (a, col) in columns.iter().enumerate() {
+            for (r, &v) in col[r0..r1].iter().enumerate() {
+                out[(r0 + r) * n + a] = v;
+            }
+        }
+        r0 = r1;
+    }
+}
+
 /// Timestamps strictly increase and all fall on `date` (SPEC §3, §6).
 fn check_timestamps(path: &Path, date: UtcDate, ts: &[i64]) -> Result<(), DataError> {
     for (row, &t) in ts.iter().enumerate() {
@@ -390,12 +423,12 @@ fn frame_to_batch(frame: &DayFrame) -> Result<RecordBatch, arrow_schema::ArrowEr
     RecordBatch::try_new(schema, columns)
 }
 
+/// Fixed writer settings of every day file (see the module doc).
 fn writer_properties() -> WriterProperties {
     WriterProperties::builder()
-        .set_compression(Compression::ZSTD(
-            ZstdLevel::try_new(3).expect("zstd level 3 is valid"),
-        ))
+        .set_compression(Compression::SNAPPY)
         .set_created_by(DAY_FILE_CREATED_BY.to_string())
+        .set_dictionary_enabled(false)
         .build()
 }
 

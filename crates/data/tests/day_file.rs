@@ -469,3 +469,49 @@ proptest! {
         assert_same(&frame, &back);
     }
 }
+
+#[test]
+fn many_row_groups_and_batches_are_joined_in_order() {
+    // 600 rows in row groups of 7 rows, 5 assets: exercises the multi-batch path and the
+    // blocked transpose across block boundaries (256 rows).
+    let dir = tempfile::tempdir().unwrap();
+    let rows = 600usize;
+    let assets: Vec<String> = (0..5).map(|i| format!("X{i}USDT")).collect();
+    let mut fields = vec![
+        Field::new("timestamp", DataType::Int64, false),
+        Field::new("scan_number", DataType::Int64, false),
+    ];
+    let mut arrays: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from(minutes(rows as i64))),
+        Arc::new(Int64Array::from_iter_values(0..rows as i64)),
+    ];
+    for s in SIGNAL_COLUMNS {
+        fields.push(Field::new(s, DataType::Float64, true));
+        arrays.push(Arc::new(Float64Array::from(vec![0.0; rows])));
+    }
+    for (a, name) in assets.iter().enumerate() {
+        fields.push(Field::new(name, DataType::Float64, true));
+        let col: Vec<f64> = (0..rows).map(|r| (a * 10_000 + r) as f64).collect();
+        arrays.push(Arc::new(Float64Array::from(col)));
+    }
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap();
+    let path = dir.path().join("2025-05-05.parquet");
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(7))
+        .build();
+    let mut w = ArrowWriter::try_new(
+        std::fs::File::create(&path).unwrap(),
+        batch.schema(),
+        Some(props),
+    )
+    .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let f = read_day_file(&path).unwrap();
+    assert_eq!(f.len(), rows);
+    assert_eq!(f.assets, assets);
+    for r in [0, 6, 7, 255, 256, 257, 599] {
+        let want: Vec<f64> = (0..5).map(|a| (a * 10_000 + r) as f64).collect();
+        assert_eq!(f.row_prices(r), want.as_slice(), "row {r}");
+    }
+}
