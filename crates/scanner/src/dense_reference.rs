@@ -85,9 +85,13 @@ pub fn dense_reference(
         });
     }
     let n = n_assets;
-    let ret = panel_returns(n, closes_row_major, bars.end);
+    // Only rows the largest window of the first bar (and its previous bar) can reach matter;
+    // returns are computed on that sub-panel and row t maps to t − base.
+    let base = bars.start.saturating_sub(cfg.windows[3] + 2);
+    let ret = panel_returns(n, &closes_row_major[base * n..], bars.end - base);
     let slow = cfg.slow_index();
     let eval_bar = |t: usize| -> [(Vec<usize>, f64, f64); 4] {
+        let t = t - base;
         std::array::from_fn(|k| {
             let w = cfg.windows[k];
             let members = window_members(&ret, n, t, w);
