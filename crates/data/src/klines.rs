@@ -263,15 +263,22 @@ fn parse_kline_bytes(
     let mut prev_line = 0usize;
     // Grid origin: the epoch when the interval divides a day, else the first open time.
     let mut anchor: Option<i64> = (MS_PER_DAY % step == 0).then_some(0);
-    for (idx, raw_line) in bytes.split(|&b| b == b'\n').enumerate() {
-        let line_no = idx + 1;
+    let mut line_start = 0usize;
+    let mut idx = 0usize;
+    while line_start < bytes.len() {
+        let line_end =
+            memchr::memchr(b'\n', &bytes[line_start..]).map_or(bytes.len(), |i| line_start + i);
+        let raw_line = &bytes[line_start..line_end];
+        line_start = line_end + 1;
+        idx += 1;
+        let line_no = idx;
         let line = raw_line.trim_ascii();
         if line.is_empty() {
             continue;
         }
         let mut fields = line.split(|&b| b == b',');
         let f_time = fields.next().unwrap_or_default().trim_ascii();
-        if idx == 0 && f_time.first().is_some_and(|b| b.is_ascii_alphabetic()) {
+        if idx == 1 && f_time.first().is_some_and(|b| b.is_ascii_alphabetic()) {
             continue; // header
         }
         let f_close = fields.nth(3).map(<[u8]>::trim_ascii);
