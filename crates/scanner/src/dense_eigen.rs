@@ -18,33 +18,33 @@ pub(crate) fn tridiagonalize<T: Real>(a: &mut [T], n: usize) -> (Vec<T>, Vec<T>)
     for k in 0..n.saturating_sub(2) {
         d.push(a[k * n + k].clone());
         let m0 = k + 1; // the reflector acts on rows/columns m0..n
-        // Column k below the diagonal.
-        let mut norm2 = zero.clone();
+        // Column k below the diagonal, scaled by its largest entry so that squares neither
+        // underflow nor overflow (the reflector only depends on the direction of v).
+        let mut scale = zero.clone();
         for i in m0..n {
-            norm2 = norm2.add(&a[i * n + k].mul(&a[i * n + k]));
+            scale = scale.max(a[i * n + k].abs());
         }
-        if norm2.is_zero() {
+        if scale.is_zero() {
             e.push(zero.clone());
             continue;
         }
+        let mut norm2 = zero.clone();
+        for i in m0..n {
+            v[i] = a[i * n + k].div(&scale);
+            norm2 = norm2.add(&v[i].mul(&v[i]));
+        }
         let norm = norm2.sqrt();
-        let x0 = a[m0 * n + k].clone();
+        let x0 = v[m0].clone();
         // alpha = -sign(x0)·‖x‖ avoids cancellation in v0 = x0 − alpha.
         let alpha = if x0.is_negative() {
             norm.clone()
         } else {
             norm.neg()
         };
-        for i in m0..n {
-            v[i] = a[i * n + k].clone();
-        }
         v[m0] = x0.sub(&alpha);
-        // vᵀv = ‖x‖² − 2·alpha·x0 + alpha² = 2(‖x‖² − alpha·x0)
+        // vᵀv = ‖x‖² − 2·alpha·x0 + alpha² = 2(‖x‖² − alpha·x0) ≥ 2‖x‖² ≥ 2 (scaled x).
         let vtv = norm2.sub(&alpha.mul(&x0)).add(&norm2.sub(&alpha.mul(&x0)));
-        if vtv.is_zero() {
-            e.push(x0);
-            continue;
-        }
+        let alpha = alpha.mul(&scale);
         let beta = T::from_f64(2.0).div(&vtv);
         // p = beta · B v with B the trailing block.
         for i in m0..n {
@@ -204,6 +204,29 @@ mod tests {
         let mut b = vec![2.0, -1.0, 0.0, -1.0, 2.0, -1.0, 0.0, -1.0, 2.0];
         let got = dense_lambda_max(&mut b, 3, F64_BISECTION_STEPS);
         assert!((got - (2.0 + 2f64.sqrt())).abs() < 1e-14, "{got}");
+    }
+
+    #[test]
+    fn tiny_off_diagonal_columns_do_not_underflow_into_nan() {
+        // Block diagonal (3×3 all-0.5 block, λ = 2; 2×2 identity) coupled by entries ~1e-160,
+        // whose squares underflow f64: the result must still be 2, not NaN.
+        let n = 5;
+        let mut a = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                a[i * n + j] = if i == j {
+                    1.0
+                } else if i < 3 && j < 3 {
+                    0.5
+                } else {
+                    1e-160 * (1.0 + (i + j) as f64)
+                };
+            }
+        }
+        a[3 * n + 4] = 1e-200;
+        a[4 * n + 3] = 1e-200;
+        let got = dense_lambda_max(&mut a, n, F64_BISECTION_STEPS);
+        assert!((got - 2.0).abs() < 1e-14, "{got}");
     }
 
     #[test]
