@@ -7,7 +7,8 @@
 //! every column that is not reserved is an asset, in file order.
 //!
 //! Reading is lenient where the data allow it and strict where the engine needs it:
-//! - `timestamp` may be Int64 or Timestamp(ms); `scan_number` Int64 or Int32; float columns
+//! - `timestamp` may be Int64 (ms) or Timestamp of any unit (s/ms/µs/ns, as pandas writes;
+//!   converted to ms, rounding down); `scan_number` Int64 or Int32; float columns
 //!   Float64 or Float32. Nulls in `timestamp`/`scan_number` are errors.
 //! - Nulls in float columns read as NaN. NaN, ±inf and prices ≤ 0 are "no price"
 //!   (SPEC D10), not errors; NaN signals are allowed (SPEC §6).
@@ -22,9 +23,10 @@
 use crate::error::DataError;
 use arrow_array::{
     Array, ArrayRef, Float32Array, Float64Array, Int32Array, Int64Array, RecordBatch,
-    TimestampMillisecondArray,
+    TimestampMicrosecondArray, TimestampMillisecondArray, TimestampNanosecondArray,
+    TimestampSecondArray,
 };
-use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use arrow_schema::{DataType, Field, Schema};
 use dolphin_core::{DayFrame, SIGNAL_COLUMNS, UtcDate, date_of_ms, is_reserved_column};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -225,8 +227,8 @@ impl ColumnLayout {
 
         let timestamp = find("timestamp")?;
         match fields[timestamp].data_type() {
-            DataType::Int64 | DataType::Timestamp(TimeUnit::Millisecond, _) => {}
-            _ => return Err(wrong(&fields[timestamp], "Int64 or Timestamp(ms)")),
+            DataType::Int64 | DataType::Timestamp(_, _) => {}
+            _ => return Err(wrong(&fields[timestamp], "Int64 (ms) or Timestamp")),
         }
         let scan_number = find("scan_number")?;
         match fields[scan_number].data_type() {
@@ -284,6 +286,12 @@ fn read_i64(
         out.extend_from_slice(a.values());
     } else if let Some(a) = any.downcast_ref::<TimestampMillisecondArray>() {
         out.extend_from_slice(a.values());
+    } else if let Some(a) = any.downcast_ref::<TimestampSecondArray>() {
+        out.extend(a.values().iter().map(|&v| v.saturating_mul(1000)));
+    } else if let Some(a) = any.downcast_ref::<TimestampMicrosecondArray>() {
+        out.extend(a.values().iter().map(|&v| v.div_euclid(1000)));
+    } else if let Some(a) = any.downcast_ref::<TimestampNanosecondArray>() {
+        out.extend(a.values().iter().map(|&v| v.div_euclid(1_000_000)));
     } else if let Some(a) = any.downcast_ref::<Int32Array>() {
         out.extend(a.values().iter().map(|&v| i64::from(v)));
     } else {

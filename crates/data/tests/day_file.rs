@@ -294,7 +294,7 @@ fn wrong_types_are_named() {
     });
     let s = read_err(&p);
     assert!(
-        s.contains("`timestamp` has type Float64, expected Int64 or Timestamp(ms)"),
+        s.contains("`timestamp` has type Float64, expected Int64 (ms) or Timestamp"),
         "{s}"
     );
 }
@@ -333,6 +333,23 @@ fn alternative_types_and_nulls_are_read() {
     assert_eq!(f.assets, vec!["BTCUSDT".to_string()]);
     assert_eq!(f.prices[0], 1.5);
     assert!(f.prices[1].is_nan());
+}
+
+#[test]
+fn nanosecond_timestamps_as_pandas_writes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let ns: Vec<i64> = minutes(3).iter().map(|t| t * 1_000_000 + 999).collect();
+    let p = write_custom(dir.path(), "2025-05-05.parquet", minutes(3), |c| {
+        c[0] = (
+            Field::new(
+                "timestamp",
+                DataType::Timestamp(TimeUnit::Nanosecond, None),
+                true,
+            ),
+            Arc::new(arrow_array::TimestampNanosecondArray::from(ns)),
+        );
+    });
+    assert_eq!(read_day_file(&p).unwrap().timestamp, minutes(3));
 }
 
 #[test]
