@@ -8,7 +8,7 @@ use crate::config::EngineConfig;
 use crate::direction_confirm::{DcVerdict, direction_confirm};
 use crate::exits::{ExitParams, ExitReason, evaluate, ob_dynamic_exit};
 use crate::fees::{FeeModel, exit_fill_price, pnl_pct, slip_for};
-use crate::irp::{IrpGates, rank_segment};
+use crate::irp::{IrpGates, rank_tradable};
 use crate::mc::{McForewarner, McStatus};
 use crate::ob::{ObPlacement, ObProvider};
 use crate::position::{NDPosition, NDTradeRecord, ObRules};
@@ -445,9 +445,9 @@ impl NDAlphaEngine {
 
         // Price histories (SPEC D10): only finite positive prices; > max → keep the last `keep`.
         let (max, keep) = (self.cfg.price_history_max, self.cfg.price_history_keep);
-        for (c, &p) in bar.prices.iter().enumerate() {
+        for (&p, &id) in bar.prices.iter().zip(day.cols.iter()) {
             if is_valid_price(p) {
-                let h = &mut self.price_histories[day.cols[c]];
+                let h = &mut self.price_histories[id];
                 h.push(p);
                 if h.len() > max {
                     h.drain(..h.len() - keep);
@@ -838,7 +838,15 @@ impl NDAlphaEngine {
             if h.len() < w {
                 continue;
             }
-            let Some(r) = rank_segment(col, &h[h.len() - w..], self.direction, &self.gates) else {
+            // Kernel gates, alignment gate and direction gate (inverse winners are never
+            // traded) in one pass; bit-identical to ranking all assets and walking the list.
+            let Some(r) = rank_tradable(
+                col,
+                &h[h.len() - w..],
+                self.direction,
+                &self.gates,
+                self.cfg.min_irp_alignment,
+            ) else {
                 continue;
             };
             let mut score = r.ars;
@@ -853,13 +861,6 @@ impl NDAlphaEngine {
                         adjusted = true;
                     }
                 }
-            }
-            if self.cfg.min_irp_alignment > 0.0 && r.metrics.alignment < self.cfg.min_irp_alignment
-            {
-                continue;
-            }
-            if r.action != self.direction {
-                continue;
             }
             if placement.is_some_and(|pl| pl.depth_quality < 0.20) {
                 continue;

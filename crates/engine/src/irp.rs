@@ -142,6 +142,97 @@ pub fn rank_segment(
     })
 }
 
+/// The direct side's ranking when it can be traded, computed in one pass for both sides:
+/// `Some` only when the direct side wins (ARS direct ≥ ARS inverse), passes the kernel gates
+/// and has alignment ≥ `min_walk_alignment`. Bit-identical to [`rank_segment`] followed by the
+/// walk's alignment and direction gates (an inverse winner is never traded), but skips work
+/// for assets that cannot be selected.
+pub fn rank_tradable(
+    index: usize,
+    segment: &[f64],
+    direction: Direction,
+    gates: &IrpGates,
+    min_walk_alignment: f64,
+) -> Option<IrpRanking> {
+    let n_ret = segment.len().checked_sub(1).filter(|&n| n > 0)?;
+    let d = direction.sign();
+    let (mut cum, mut max_cum, mut min_cum) = (0.0, f64::NEG_INFINITY, f64::INFINITY);
+    let (mut pos, mut neg, mut sum) = (0usize, 0usize, 0.0);
+    for w in segment.windows(2) {
+        let r = (w[1] - w[0]) * d;
+        cum += r;
+        max_cum = max_cum.max(cum);
+        min_cum = min_cum.min(cum);
+        pos += usize::from(r > 0.0);
+        neg += usize::from(r < 0.0);
+        sum += r;
+    }
+    let n = n_ret as f64;
+    let alignment = pos as f64 / n;
+    if alignment < gates.min_alignment
+        || (min_walk_alignment > 0.0 && alignment < min_walk_alignment)
+    {
+        return None;
+    }
+    let mean = sum / n;
+    let mut ss = 0.0;
+    for w in segment.windows(2) {
+        let dev = (w[1] - w[0]) * d - mean;
+        ss += dev * dev;
+    }
+    let noise = ss / n;
+    if noise > gates.max_noise {
+        return None;
+    }
+    let (mfe, mae) = (max_cum, min_cum.min(0.0).abs());
+    let direct = IrpMetrics {
+        mfe,
+        mae,
+        efficiency: mfe / (mae + 1e-6),
+        alignment,
+        noise,
+        latency: 0,
+    };
+    // The inverse side: cumulative sums negate exactly, so its extremes swap sign.
+    let (mfe_i, mae_i) = (-min_cum, (-max_cum).min(0.0).abs());
+    let inverse = IrpMetrics {
+        mfe: mfe_i,
+        mae: mae_i,
+        efficiency: mfe_i / (mae_i + 1e-6),
+        alignment: neg as f64 / n,
+        noise,
+        latency: 0,
+    };
+    let score = ars(&direct);
+    if ars(&inverse) > score {
+        return None;
+    }
+    let latency = if mfe <= 0.0 {
+        50
+    } else {
+        let target = 0.1 * mfe;
+        let mut c = 0.0;
+        let mut k = 50u32;
+        for (i, w) in segment.windows(2).enumerate() {
+            c += (w[1] - w[0]) * d;
+            if c >= target {
+                k = i as u32 + 1;
+                break;
+            }
+        }
+        k
+    };
+    if latency > gates.max_latency {
+        return None;
+    }
+    Some(IrpRanking {
+        index,
+        ars: score,
+        action: direction,
+        metrics: IrpMetrics { latency, ..direct },
+    })
+}
+
 /// Sorts rankings by ARS descending, stable on the candidates' order (SPEC §5).
 pub fn sort_rankings(rankings: &mut [IrpRanking]) {
     rankings.sort_by(|a, b| b.ars.total_cmp(&a.ars));
@@ -210,6 +301,29 @@ mod tests {
             .map(|i| 1000.0 + if i % 2 == 0 { 0.0 } else { 100.0 } - i as f64)
             .collect();
         assert_eq!(rank_segment(0, &noisy, Direction::Short, &gates), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_path_equals_rank_then_walk(
+            steps in proptest::collection::vec(-3i32..=3, 49),
+            scale in proptest::sample::select(vec![0.001, 0.01, 1.0, 40.0]),
+            short in proptest::bool::ANY,
+            walk in proptest::sample::select(vec![0.0, 0.45]),
+        ) {
+            let dir = if short { Direction::Short } else { Direction::Long };
+            let mut p = vec![100.0];
+            for s in &steps {
+                let last = *p.last().unwrap();
+                p.push(last + f64::from(*s) * scale);
+            }
+            let gates = IrpGates { max_noise: 500.0, max_latency: 20, min_alignment: 0.20 };
+            let slow = rank_segment(0, &p, dir, &gates)
+                .filter(|r| !(walk > 0.0 && r.metrics.alignment < walk))
+                .filter(|r| r.action == dir);
+            let fast = rank_tradable(0, &p, dir, &gates, walk);
+            proptest::prop_assert_eq!(slow, fast);
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod position;
 pub mod rng;
 pub mod signal;
 pub mod sizing;
+pub mod synthetic;
 pub mod volatility;
 
 pub use acb::{AcbDay, AcbProvider};
