@@ -5,6 +5,7 @@ use crate::table::{num, pct, render};
 use anyhow::Context;
 use dolphin_core::UtcDate;
 use dolphin_engine::DayContext;
+use dolphin_runtime::layers::{Layers, build_acb, explain_acb, posture_context};
 use dolphin_runtime::{BacktestError, SystemConfig, day_files, run_backtest, write_outputs};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -30,6 +31,17 @@ pub struct Args {
     /// Skip equity.png.
     #[arg(long)]
     no_plot: bool,
+    /// Turn on ACBv6 with the daily indicator tables in DIR (dvol_btc_daily.csv,
+    /// fear_greed_daily.csv, funding_rate_btcusdt_8h.csv, optional taker_ratio_daily.csv).
+    #[arg(long)]
+    indicators: Option<PathBuf>,
+    /// Per-symbol funding tables (SYMBOL-funding.csv) for ACBv6's funding_btc.
+    #[arg(long)]
+    funding: Option<PathBuf>,
+    /// Turn on the survival stack from a JSONL trace of timed sensor readings; each date's
+    /// posture and Rm are the stack's state at its 00:00 UTC.
+    #[arg(long)]
+    posture_trace: Option<PathBuf>,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -46,10 +58,39 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .progress_chars("=> "),
     );
     let started = Instant::now();
-    let result = run_backtest(&cfg, &files, &|_| DayContext::default(), |_| {}, &mut |p| {
-        bar.set_position(p.done as u64);
-        bar.set_message(format!("{} capital {:.2}", p.day.date, p.day.capital));
-    });
+    let mut layers = Layers::default();
+    let acb = if a.indicators.is_some() || a.funding.is_some() {
+        layers.acb = true;
+        Some(build_acb(
+            a.indicators.as_deref(),
+            a.funding.as_deref(),
+            &files,
+        )?)
+    } else {
+        None
+    };
+    let acb_explain = acb.as_ref().map(|acb| explain_acb(acb, &files));
+    let context: Box<dyn Fn(UtcDate) -> DayContext> = match &a.posture_trace {
+        Some(p) => {
+            layers.survival_stack = true;
+            Box::new(posture_context(p)?)
+        }
+        None => Box::new(|_| DayContext::default()),
+    };
+    let result = run_backtest(
+        &cfg,
+        &files,
+        &*context,
+        |e| {
+            if let Some(acb) = acb {
+                e.set_acb(Box::new(acb));
+            }
+        },
+        &mut |p| {
+            bar.set_position(p.done as u64);
+            bar.set_message(format!("{} capital {:.2}", p.day.date, p.day.capital));
+        },
+    );
     bar.finish_and_clear();
     let elapsed = started.elapsed();
     let result = match result {
@@ -65,9 +106,27 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         Err(e) => return Err(e).context("backtest failed"),
     };
     write_outputs(&a.out, &result, !a.no_plot)?;
+    let run_info = serde_json::json!({
+        "config": cfg.name,
+        "champion": cfg.champion,
+        "champion_hash": dolphin_engine::champion::champion_hash(&cfg.engine),
+        "data": data.display().to_string(),
+        "files": files.iter().map(|(d, _)| d.to_string()).collect::<Vec<_>>(),
+        "layers": layers,
+    });
+    let mut bytes = serde_json::to_vec_pretty(&run_info)?;
+    bytes.push(b'\n');
+    dolphin_runtime::report::write_atomic(&a.out.join("run.json"), &bytes)?;
+    if let Some(ex) = &acb_explain {
+        dolphin_runtime::report::write_atomic(
+            &a.out.join("acb.jsonl"),
+            &dolphin_runtime::report::jsonl(ex),
+        )?;
+    }
     let s = &result.summary;
     let rows = [
         ("config", cfg.name.clone()),
+        ("layers", layers.label()),
         ("data", data.display().to_string()),
         (
             "days",

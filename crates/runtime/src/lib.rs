@@ -2,6 +2,7 @@
 
 pub mod backtest;
 pub mod config;
+pub mod layers;
 pub mod mc_plot;
 pub mod plot;
 pub mod report;
