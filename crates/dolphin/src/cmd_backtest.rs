@@ -42,6 +42,9 @@ pub struct Args {
     /// posture and Rm are the stack's state at its 00:00 UTC.
     #[arg(long)]
     posture_trace: Option<PathBuf>,
+    /// Turn on the OB layer from a recorded OB feature table (parquet, from `dolphin ob`).
+    #[arg(long)]
+    ob: Option<PathBuf>,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -77,6 +80,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         None => Box::new(|_| DayContext::default()),
     };
+    let ob = match &a.ob {
+        Some(p) => {
+            layers.ob = true;
+            Some(dolphin_orderbook::ReplayObProvider::from_parquet(p)?)
+        }
+        None => None,
+    };
     let result = run_backtest(
         &cfg,
         &files,
@@ -84,6 +94,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         |e| {
             if let Some(acb) = acb {
                 e.set_acb(Box::new(acb));
+            }
+            if let Some(ob) = ob {
+                e.set_ob_engine(Box::new(ob));
             }
         },
         &mut |p| {
