@@ -1,6 +1,7 @@
 //! `dolphin`: the command line of DOLPHIN.
 
 mod cmd_backtest;
+mod cmd_mc;
 mod cmd_scan;
 mod paths;
 mod table;
@@ -24,6 +25,8 @@ enum Command {
     Backtest(cmd_backtest::Args),
     /// Turn Binance kline CSVs into day files with the eigenvalue scanner.
     Scan(cmd_scan::Args),
+    /// Monte-Carlo envelope of the engine (MC-Forewarner): envelope.json, paths.jsonl, mc_hist.png.
+    Mc(cmd_mc::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -31,5 +34,6 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Backtest(a) => cmd_backtest::run(a),
         Command::Scan(a) => cmd_scan::run(a),
+        Command::Mc(a) => cmd_mc::run(a),
     }
 }
