@@ -67,6 +67,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::approx_constant)] // 3.14 USDT per 10,000 notional, not π
     fn blended_rates_golden() {
         let f = FeeModel::from_config(&EngineConfig::default());
         // 0.0002 × 0.62 + 0.0005 × 0.38 = 0.000124 + 0.000190 = 0.000314 (3.14 bps)
