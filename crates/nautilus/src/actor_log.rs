@@ -1,0 +1,96 @@
+//! What the actor did, shared with whoever runs it (the replay runner, tests): day results,
+//! the trade log, bar counts, the orders it sent to Nautilus and the fills it got back.
+
+use dolphin_core::UtcDate;
+use dolphin_engine::{DayResult, NDTradeRecord};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// Which side of a trade an order opens or closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leg {
+    Entry,
+    Exit,
+}
+
+/// An order the actor sent (or meant to send) for an engine entry or exit (issue 7 item 2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderIntent {
+    /// Engine trade id (1-based).
+    pub trade_id: u32,
+    pub leg: Leg,
+    pub asset: String,
+    /// `XXXUSDT-PERP.BINANCE`.
+    pub instrument_id: String,
+    /// `BUY` or `SELL`.
+    pub side: String,
+    /// Quantity in base units at the instrument's size precision, as Nautilus prints it.
+    pub quantity: String,
+    /// The client order id Nautilus assigned; `None` when the order was not sent (`note` says why).
+    pub client_order_id: Option<String>,
+    pub note: Option<String>,
+}
+
+/// One fill reported by Nautilus (`on_order_filled`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FillRecord {
+    pub client_order_id: String,
+    pub instrument_id: String,
+    pub side: String,
+    pub quantity: String,
+    pub price: f64,
+    pub ts_event_ns: u64,
+}
+
+/// An order event that was not a fill but ended the order (denied, rejected).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderProblem {
+    pub client_order_id: String,
+    pub reason: String,
+}
+
+/// An error inside `on_bar`, with where it happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BarError {
+    pub date: UtcDate,
+    pub row: usize,
+    pub message: String,
+}
+
+/// The actor's record of a run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActorLog {
+    /// `end_day` results in date order (S §8.2).
+    pub days: Vec<DayResult>,
+    /// The engine's trade log, copied when the last day ends and on stop.
+    pub trades: Vec<NDTradeRecord>,
+    /// Rows fed to `step_bar`.
+    pub bars: u64,
+    /// Rows × asset columns fed to `step_bar`.
+    pub asset_bars: u64,
+    /// Bars received in total (including ones dropped by the once-per-date guard or past the
+    /// end of a day file).
+    pub bars_received: u64,
+    /// Bars dropped because their date was already processed (B §14.1 step 4).
+    pub bars_dropped_processed: u64,
+    /// Bars whose `ts_event` did not equal the timestamp of the row fed for them.
+    pub ts_mismatches: u64,
+    /// `begin_day` calls (the once-per-date guard keeps this at one per date).
+    pub days_begun: u64,
+    /// Dates with no day file (nothing was stepped for them).
+    pub missing_days: Vec<UtcDate>,
+    /// ACB values taken from the pending slot and applied to the engine.
+    pub acb_applied: u64,
+    /// Stale-state events (S §5.3 ⑧).
+    pub stale_state_events: u64,
+    /// Store reads or writes that failed (non-fatal, S §17 "HZ unavailability").
+    pub store_errors: Vec<String>,
+    pub orders: Vec<OrderIntent>,
+    pub fills: Vec<FillRecord>,
+    pub order_problems: Vec<OrderProblem>,
+    pub errors: Vec<BarError>,
+}
+
+/// A handle on an [`ActorLog`] shared between the actor and its runner (single thread, as
+/// Nautilus actors are).
+pub type ActorLogHandle = Rc<RefCell<ActorLog>>;

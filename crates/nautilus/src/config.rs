@@ -1,0 +1,95 @@
+//! `DolphinStrategyConfig` (S §13) for the Rust actor: the engine config plus what the actor
+//! needs from its surroundings (store, replay data, the bar that drives it, order routing).
+
+use dolphin_core::{Direction, UtcDate};
+use dolphin_engine::EngineConfig;
+use dolphin_store::schema::{DOLPHIN_PNL_BLUE, DOLPHIN_PNL_GREEN, DOLPHIN_STATE_BLUE};
+use dolphin_store::{EmbeddedMemory, StoreError, SystemMemory};
+use nautilus_model::data::BarType;
+use nautilus_model::identifiers::InstrumentId;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Opens the store at `on_start` (S §5.2 step 1). An error is not fatal: the actor runs on
+/// local state with posture APEX (S §5.2, §17 "HZ unavailability is non-fatal").
+pub type StoreConnector = Arc<dyn Fn() -> Result<Arc<dyn SystemMemory>, StoreError>>;
+
+/// The default connector: a fresh in-process [`EmbeddedMemory`] (SPEC §4 item 8).
+pub fn embedded_store() -> StoreConnector {
+    Arc::new(|| Ok(Arc::new(EmbeddedMemory::new()) as Arc<dyn SystemMemory>))
+}
+
+/// A connector that hands out an existing store (shared with other services or a test).
+pub fn shared_store(store: Arc<dyn SystemMemory>) -> StoreConnector {
+    Arc::new(move || Ok(store.clone()))
+}
+
+/// Where the actor sends the market orders of an asset (issue 7 item 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderRoute {
+    pub instrument_id: InstrumentId,
+    /// Decimal places of the instrument's quantities.
+    pub size_precision: u8,
+}
+
+/// Configuration of a [`crate::DolphinActor`] (S §13 `DolphinStrategyConfig`).
+#[derive(Clone)]
+pub struct DolphinActorConfig {
+    /// Nautilus strategy id (`DOLPHIN-001`); its tag becomes the order id tag.
+    pub strategy_id: String,
+    /// The engine parameters (S §13; the champion by default).
+    pub engine: EngineConfig,
+    /// How to reach the store at `on_start`.
+    pub store: StoreConnector,
+    /// The bar type that drives the engine: one bar per day-file row (S §12.3). `None` = the
+    /// actor subscribes to nothing and bars are handed to `on_bar` directly (unit tests).
+    pub bar_type: Option<BarType>,
+    /// Order routing per asset. Empty = no orders are sent (the engine still trades).
+    pub routes: BTreeMap<String, OrderRoute>,
+    /// The last date of a replay: at its last row the actor closes an open position with
+    /// END_OF_DATA and ends the day (SPEC §6; the runner's end-of-data rule, S §5.5).
+    pub end_of_data: Option<UtcDate>,
+    /// Restore capital from `DOLPHIN_STATE_BLUE["latest_nautilus"]` at start when its
+    /// `param_hash` matches (S §17 "Capital continuity").
+    pub restore_capital: bool,
+    /// Map of per-date results: `DOLPHIN_PNL_BLUE` (SHORT) or `DOLPHIN_PNL_GREEN` (LONG), B §14.5.
+    pub pnl_map: String,
+    /// Map of the capital state (`DOLPHIN_STATE_BLUE`), `None` = not written.
+    pub state_map: Option<String>,
+}
+
+impl std::fmt::Debug for DolphinActorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DolphinActorConfig")
+            .field("strategy_id", &self.strategy_id)
+            .field("bar_type", &self.bar_type)
+            .field("routes", &self.routes.len())
+            .field("end_of_data", &self.end_of_data)
+            .field("restore_capital", &self.restore_capital)
+            .field("pnl_map", &self.pnl_map)
+            .field("state_map", &self.state_map)
+            .finish()
+    }
+}
+
+impl DolphinActorConfig {
+    /// Defaults for `engine`: strategy `DOLPHIN-001`, embedded store, no bar subscription, no
+    /// orders, the PnL map of the engine's direction (B §2: blue SHORT, green LONG).
+    pub fn new(engine: EngineConfig) -> Self {
+        let (pnl_map, state_map) = match engine.direction {
+            Direction::Short => (DOLPHIN_PNL_BLUE, Some(DOLPHIN_STATE_BLUE.to_string())),
+            Direction::Long => (DOLPHIN_PNL_GREEN, None),
+        };
+        Self {
+            strategy_id: "DOLPHIN-001".into(),
+            engine,
+            store: embedded_store(),
+            bar_type: None,
+            routes: BTreeMap::new(),
+            end_of_data: None,
+            restore_capital: false,
+            pnl_map: pnl_map.into(),
+            state_map,
+        }
+    }
+}
