@@ -32,17 +32,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut out = None;
     for _ in 0..reps {
         let t = Instant::now();
-        let a = run_backtest(&cfg, &files, &|_| DayContext::default(), |_| {}, &mut |_| {})?;
+        let a = run_backtest(
+            &cfg,
+            &files,
+            &|_| DayContext::default(),
+            |_| {},
+            &mut |_| {},
+        )?;
         best_s = best_s.min(t.elapsed().as_secs_f64());
         let t = Instant::now();
         let n = run_nautilus_backtest(&cfg, &files)?;
         best_n = best_n.min(t.elapsed().as_secs_f64());
-        assert_eq!(a, n.result, "Nautilus replay differs from the standalone one");
+        assert_eq!(
+            a, n.result,
+            "Nautilus replay differs from the standalone one"
+        );
         out = Some((a, n));
     }
     let (a, n) = out.expect("ran");
     let rows_total = a.bars as f64;
-    println!("| path | rows | Nautilus bars | trades | best of {reps} (s) | rows/s | asset-bars/s |");
+    println!(
+        "| path | rows | Nautilus bars | trades | best of {reps} (s) | rows/s | asset-bars/s |"
+    );
     println!("|---|---:|---:|---:|---:|---:|---:|");
     println!(
         "| standalone (run_backtest) | {} | – | {} | {best_s:.3} | {:.0} | {:.0} |",

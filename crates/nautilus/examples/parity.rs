@@ -17,7 +17,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cfg = SystemConfig::blue();
     let files = day_files(&dir, None, None)?;
     let t = Instant::now();
-    let a = run_backtest(&cfg, &files, &|_| DayContext::default(), |_| {}, &mut |_| {})?;
+    let a = run_backtest(
+        &cfg,
+        &files,
+        &|_| DayContext::default(),
+        |_| {},
+        &mut |_| {},
+    )?;
     let ts = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let n = run_nautilus_backtest(&cfg, &files)?;

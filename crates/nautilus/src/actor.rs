@@ -14,8 +14,8 @@ use dolphin_core::{DayFrame, Direction, Posture, UtcDate, date_of_ms};
 use dolphin_engine::champion::champion_hash;
 use dolphin_engine::{Bar as EngineBar, DayContext, DayResult, NDAlphaEngine};
 use dolphin_store::schema::{
-    DOLPHIN_FEATURES, DailyResultValue, Extra, KEY_LATEST_NAUTILUS, NautilusStateValue,
-    from_json, read_safety, to_json,
+    DOLPHIN_FEATURES, DailyResultValue, Extra, KEY_LATEST_NAUTILUS, NautilusStateValue, from_json,
+    read_safety, to_json,
 };
 use dolphin_store::{SubscriptionId, SystemMemory};
 use nautilus_common::actor::DataActor;
@@ -229,7 +229,11 @@ impl DolphinActor {
     /// S §5.3 ②: end the previous day, then (unless the date was processed) re-read the
     /// posture, load the day file and begin the day.
     fn on_date_change(&mut self, date: UtcDate) -> anyhow::Result<()> {
-        if self.engine.as_ref().is_some_and(|e| e.current_date().is_some()) {
+        if self
+            .engine
+            .as_ref()
+            .is_some_and(|e| e.current_date().is_some())
+        {
             self.finish_day()?;
         }
         self.current_date = Some(date);
@@ -305,7 +309,8 @@ impl DolphinActor {
             extra: Extra::new(),
         };
         let map = self.cfg.pnl_map.clone();
-        if let Err(e) = to_json(&map, &date, &value).and_then(|j| store.put_or_defer(&map, &date, &j))
+        if let Err(e) =
+            to_json(&map, &date, &value).and_then(|j| store.put_or_defer(&map, &date, &j))
         {
             self.store_error(e.to_string());
         }
@@ -328,7 +333,10 @@ impl DolphinActor {
 
     fn bar_error(&mut self, date: UtcDate, row: usize, message: String) {
         log::error!("DolphinActor {date} row {row}: {message}");
-        self.log.borrow_mut().errors.push(BarError { date, row, message });
+        self.log
+            .borrow_mut()
+            .errors
+            .push(BarError { date, row, message });
     }
 
     /// Sends the market order of an engine entry (`Leg::Entry`) or exit (`Leg::Exit`).
@@ -495,7 +503,11 @@ impl DolphinActor {
     /// S §5.5: end an open day (its result is kept), copy the trade log, clear the processed
     /// dates and stale counter, drop the store.
     fn stop_dolphin(&mut self) -> anyhow::Result<()> {
-        if self.engine.as_ref().is_some_and(|e| e.current_date().is_some()) {
+        if self
+            .engine
+            .as_ref()
+            .is_some_and(|e| e.current_date().is_some())
+        {
             self.finish_day()?;
         }
         if let Some(engine) = &self.engine {
@@ -523,7 +535,9 @@ pub fn order_quantity(notional: f64, entry_price: f64, precision: u8) -> Result<
     }
     let q = Quantity::new_checked(qty, precision).map_err(|e| e.to_string())?;
     if q.is_zero() {
-        return Err(format!("quantity {qty} rounds to zero at precision {precision}"));
+        return Err(format!(
+            "quantity {qty} rounds to zero at precision {precision}"
+        ));
     }
     Ok(q)
 }

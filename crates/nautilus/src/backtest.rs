@@ -82,12 +82,10 @@ pub fn run_nautilus_frames(
     let last = frames.last().ok_or(NautilusError::NoDays)?;
     let last_date = last.1.date;
     let last_file = last.0.clone();
-    cfg.engine
-        .validate()
-        .map_err(|m| NautilusError::Engine {
-            file: PathBuf::from("<config>"),
-            source: dolphin_engine::EngineError::Config(m),
-        })?;
+    cfg.engine.validate().map_err(|m| NautilusError::Engine {
+        file: PathBuf::from("<config>"),
+        source: dolphin_engine::EngineError::Config(m),
+    })?;
 
     let instruments: BTreeMap<String, AssetInstrument> = first_prices(&frames)
         .into_iter()

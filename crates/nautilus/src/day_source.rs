@@ -29,10 +29,7 @@ impl DayFiles {
 
 impl DaySource for DayFiles {
     fn day(&mut self, date: UtcDate) -> Result<Option<DayFrame>, DataError> {
-        self.files
-            .get(&date)
-            .map(|p| read_day_file(p))
-            .transpose()
+        self.files.get(&date).map(|p| read_day_file(p)).transpose()
     }
 }
 

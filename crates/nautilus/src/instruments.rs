@@ -2,12 +2,12 @@
 //! asset of the data (S §12.1, issue 7 item 2), with precisions chosen from the asset's prices.
 
 use crate::config::OrderRoute;
+use nautilus_core::UnixNanos;
 use nautilus_model::data::{BarSpecification, BarType};
 use nautilus_model::enums::{AggregationSource, BarAggregation, PriceType};
 use nautilus_model::identifiers::{InstrumentId, Symbol};
 use nautilus_model::instruments::{CryptoPerpetual, InstrumentAny};
 use nautilus_model::types::{Currency, Price, Quantity};
-use nautilus_core::UnixNanos;
 
 /// The simulated venue of the replay (S §12.1 `Venue("BINANCE")`).
 pub const VENUE: &str = "BINANCE";

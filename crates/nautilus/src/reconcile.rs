@@ -101,13 +101,21 @@ pub fn reconcile(
                 .iter()
                 .position(|o| o.trade_id == t.trade_id && o.leg == leg)
             else {
-                diff("order", format!("{side} {qty} {}", route.instrument_id), "none".into());
+                diff(
+                    "order",
+                    format!("{side} {qty} {}", route.instrument_id),
+                    "none".into(),
+                );
                 continue;
             };
             seen[i] = true;
             let o = &log.orders[i];
             if o.instrument_id != route.instrument_id.to_string() {
-                diff("instrument", route.instrument_id.to_string(), o.instrument_id.clone());
+                diff(
+                    "instrument",
+                    route.instrument_id.to_string(),
+                    o.instrument_id.clone(),
+                );
             }
             if o.side != side {
                 diff("side", side.into(), o.side.clone());
@@ -116,7 +124,11 @@ pub fn reconcile(
                 diff("quantity", qty.clone(), o.quantity.clone());
             }
             let Some(coid) = &o.client_order_id else {
-                diff("order", format!("{side} {qty}"), o.note.clone().unwrap_or_default());
+                diff(
+                    "order",
+                    format!("{side} {qty}"),
+                    o.note.clone().unwrap_or_default(),
+                );
                 continue;
             };
             match filled.get(coid.as_str()) {

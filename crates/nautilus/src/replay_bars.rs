@@ -66,7 +66,10 @@ pub fn replay_bars(
         .find(|(a, _)| a == driver)
         .map(|(_, p)| p)
         .ok_or(NautilusError::NoPrices)?;
-    let total: usize = frames.iter().map(|(_, f)| f.len() * (f.n_assets() + 1)).sum();
+    let total: usize = frames
+        .iter()
+        .map(|(_, f)| f.len() * (f.n_assets() + 1))
+        .sum();
     let mut out = Vec::with_capacity(total);
     for (path, f) in frames {
         let cols: Vec<Option<&AssetInstrument>> =

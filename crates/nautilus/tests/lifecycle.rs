@@ -8,9 +8,9 @@ use dolphin_engine::synthetic::synthetic_days;
 use dolphin_engine::{EngineConfig, ExitReason};
 use dolphin_nautilus::{DayFrames, DolphinActor, DolphinActorConfig, shared_store};
 use dolphin_store::schema::{
-    AcbBoostValue, DOLPHIN_FEATURES, DOLPHIN_PNL_BLUE, DOLPHIN_STATE_BLUE, DailyResultValue,
-    Extra, KEY_ACB_BOOST, KEY_LATEST_NAUTILUS, NautilusStateValue, SafetyValue, get_json,
-    put_json, write_safety,
+    AcbBoostValue, DOLPHIN_FEATURES, DOLPHIN_PNL_BLUE, DOLPHIN_STATE_BLUE, DailyResultValue, Extra,
+    KEY_ACB_BOOST, KEY_LATEST_NAUTILUS, NautilusStateValue, SafetyValue, get_json, put_json,
+    write_safety,
 };
 use dolphin_store::{EmbeddedMemory, StoreError, SystemMemory};
 use nautilus_common::actor::DataActor;
@@ -69,7 +69,10 @@ fn set_posture(mem: &EmbeddedMemory, posture: Posture, rm: f64) {
 fn instantiate_then_start_builds_engine_and_connects_store() {
     let frames = days(1);
     let mut a = actor_with(&frames, None);
-    assert!(a.engine().is_none(), "the engine is created at on_start (S §5.1)");
+    assert!(
+        a.engine().is_none(),
+        "the engine is created at on_start (S §5.1)"
+    );
     assert!(!a.has_store());
     assert_eq!(a.posture(), Posture::Apex);
     a.on_start().unwrap();
@@ -203,12 +206,20 @@ fn hibernate_force_closes_then_takes_no_entries() {
     set_posture(&mem, Posture::Hibernate, 0.3);
     let next = &frames[day + 1];
     feed(&mut a, next, 0..1);
-    assert_eq!(a.posture(), Posture::Hibernate, "posture re-read at the date change");
+    assert_eq!(
+        a.posture(),
+        Posture::Hibernate,
+        "posture re-read at the date change"
+    );
     let e = a.engine().unwrap();
     assert!(e.position().is_none());
     let last = e.trade_history().last().unwrap();
     assert_eq!(last.reason, ExitReason::HibernateHalt);
-    assert_eq!(last.exit_bar, e.global_bar_idx() - 1, "closed on the day's first bar");
+    assert_eq!(
+        last.exit_bar,
+        e.global_bar_idx() - 1,
+        "closed on the day's first bar"
+    );
     assert_eq!(e.trade_history().len(), trades_before + 1);
     feed(&mut a, next, 1..next.len());
     let e = a.engine().unwrap();
@@ -253,7 +264,8 @@ fn acb_listener_never_calls_the_engine_value_applies_on_next_bar() {
     assert!(a.pending_acb().peek().is_none());
     assert_eq!(a.log().borrow().acb_applied, 1);
     // Other keys of the map are not ACB updates.
-    mem.put(DOLPHIN_FEATURES, "latest_eigen_scan", "{}").unwrap();
+    mem.put(DOLPHIN_FEATURES, "latest_eigen_scan", "{}")
+        .unwrap();
     std::thread::sleep(Duration::from_millis(50));
     assert!(a.pending_acb().peek().is_none());
 }
@@ -280,7 +292,11 @@ fn store_unavailable_is_not_fatal() {
     let log = log.borrow();
     assert_eq!(log.days.len(), 1);
     assert_eq!(log.store_errors.len(), 1);
-    assert!(log.store_errors[0].contains("connection refused"), "{:?}", log.store_errors);
+    assert!(
+        log.store_errors[0].contains("connection refused"),
+        "{:?}",
+        log.store_errors
+    );
 }
 
 #[test]
@@ -326,8 +342,16 @@ fn posture_change_within_a_bar_is_a_stale_state_event() {
     assert_eq!(a.stale_state_events(), 0);
     set_posture(&mem, Posture::Stalker, 0.8);
     feed(&mut a, &frames[1], 10..13);
-    assert_eq!(a.stale_state_events(), 3, "every bar decided under the old posture");
-    assert_eq!(a.posture(), Posture::Apex, "the day keeps its posture until the next date");
+    assert_eq!(
+        a.stale_state_events(),
+        3,
+        "every bar decided under the old posture"
+    );
+    assert_eq!(
+        a.posture(),
+        Posture::Apex,
+        "the day keeps its posture until the next date"
+    );
     a.on_stop().unwrap();
     let day0: DailyResultValue = get_json(&mem, DOLPHIN_PNL_BLUE, &frames[0].date.to_string())
         .unwrap()
@@ -354,7 +378,10 @@ fn capital_persists_across_days_and_across_runs() {
     let log = log.borrow();
     assert_eq!(log.days.len(), 3);
     for w in log.days.windows(2) {
-        assert_eq!(w[1].start_capital, w[0].capital, "capital carries over the day boundary");
+        assert_eq!(
+            w[1].start_capital, w[0].capital,
+            "capital carries over the day boundary"
+        );
     }
     let end = log.days[2].capital;
     assert!(log.trades.len() > 0, "the generated days trade");

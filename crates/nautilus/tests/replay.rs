@@ -66,7 +66,10 @@ fn four_hundred_assets_with_irp_run_and_match() {
         write_day_file(&tmp.path().join(format!("{}.parquet", f.date)), f).unwrap();
     }
     let cfg = SystemConfig::blue();
-    assert!(cfg.engine.use_asset_selection, "IRP asset selection is on in the champion");
+    assert!(
+        cfg.engine.use_asset_selection,
+        "IRP asset selection is on in the champion"
+    );
     let files = day_files(tmp.path(), None, None).unwrap();
     let a = standalone(&cfg, &files);
     let run = run_nautilus_backtest(&cfg, &files).unwrap();
@@ -75,7 +78,10 @@ fn four_hundred_assets_with_irp_run_and_match() {
     assert!(!a.trades.is_empty(), "the generated days trade");
     let assets: std::collections::BTreeSet<&str> =
         a.trades.iter().map(|t| t.asset.as_str()).collect();
-    assert!(assets.len() > 1 || a.trades.len() == 1, "IRP picks among assets: {assets:?}");
+    assert!(
+        assets.len() > 1 || a.trades.len() == 1,
+        "IRP picks among assets: {assets:?}"
+    );
     assert_same_outputs(&a, &run);
     assert_reconciled(&run);
 }
