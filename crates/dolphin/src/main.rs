@@ -2,6 +2,7 @@
 
 mod cmd_backtest;
 mod cmd_mc;
+mod cmd_ob;
 mod cmd_scan;
 mod paths;
 mod table;
@@ -27,6 +28,8 @@ enum Command {
     Scan(cmd_scan::Args),
     /// Monte-Carlo envelope of the engine (MC-Forewarner): envelope.json, paths.jsonl, mc_hist.png.
     Mc(cmd_mc::Args),
+    /// Raw Binance depth capture -> local order books -> OB feature table (parquet).
+    Ob(cmd_ob::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -35,5 +38,6 @@ fn main() -> anyhow::Result<()> {
         Command::Backtest(a) => cmd_backtest::run(a),
         Command::Scan(a) => cmd_scan::run(a),
         Command::Mc(a) => cmd_mc::run(a),
+        Command::Ob(a) => cmd_ob::run(a),
     }
 }
