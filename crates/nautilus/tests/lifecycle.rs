@@ -384,7 +384,7 @@ fn capital_persists_across_days_and_across_runs() {
         );
     }
     let end = log.days[2].capital;
-    assert!(log.trades.len() > 0, "the generated days trade");
+    assert!(!log.trades.is_empty(), "the generated days trade");
     assert_ne!(end, 25_000.0);
     let state: NautilusStateValue = get_json(&mem, DOLPHIN_STATE_BLUE, KEY_LATEST_NAUTILUS)
         .unwrap()
