@@ -45,6 +45,9 @@ pub struct Args {
     /// Turn on the OB layer from a recorded OB feature table (parquet, from `dolphin ob`).
     #[arg(long)]
     ob: Option<PathBuf>,
+    /// Turn on the MC-Forewarner gate with an envelope model (envelope.json, from `dolphin mc`).
+    #[arg(long)]
+    mc: Option<PathBuf>,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -87,6 +90,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let mc = match &a.mc {
+        Some(p) => {
+            layers.mc_forewarner = true;
+            Some(dolphin_risk::DolphinForewarner::load(p)?)
+        }
+        None => None,
+    };
     let result = run_backtest(
         &cfg,
         &files,
@@ -94,6 +104,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         |e| {
             if let Some(acb) = acb {
                 e.set_acb(Box::new(acb));
+            }
+            if let Some(mc) = mc {
+                e.set_mc_forewarner(Box::new(mc));
             }
             if let Some(ob) = ob {
                 e.set_ob_engine(Box::new(ob));
