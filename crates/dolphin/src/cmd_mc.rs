@@ -73,6 +73,12 @@ pub struct Args {
     no_plot: bool,
 }
 
+/// Whether the day has at least one valid price of `asset`.
+fn has_reference_prices(f: &DayFrame, asset: &str) -> bool {
+    f.asset_index(asset)
+        .is_some_and(|a| (0..f.len()).any(|r| dolphin_core::is_valid_price(f.row_prices(r)[a])))
+}
+
 fn parse_bootstrap(s: &str) -> Result<BootstrapKind, String> {
     match s {
         "moving" => Ok(BootstrapKind::Moving),
@@ -109,8 +115,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let data = a.data.clone().unwrap_or_else(sample_days);
     let files = day_files(&data, a.from, a.to)?;
 
-    // Load every day once; days the engine cannot run (no reference asset for the
-    // volatility filter) are skipped with a note.
+    // Load every day once. Days the engine cannot trade with the volatility filter on (no
+    // valid price of its reference asset: the gate never opens) are skipped with a note.
     let load_started = Instant::now();
     let mut frames: Vec<DayFrame> = Vec::with_capacity(files.len());
     let mut skipped = Vec::new();
@@ -118,8 +124,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let f = read_day_file(path)?;
         if f.is_empty() {
             skipped.push(format!("{date} (no rows)"));
-        } else if base.use_vol_filter && f.asset_index(&base.vol_reference_asset).is_none() {
-            skipped.push(format!("{date} (no {})", base.vol_reference_asset));
+        } else if base.use_vol_filter && !has_reference_prices(&f, &base.vol_reference_asset) {
+            skipped.push(format!("{date} (no {} prices)", base.vol_reference_asset));
         } else {
             frames.push(f);
         }

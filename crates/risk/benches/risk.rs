@@ -1,11 +1,13 @@
 //! Speed of the risk control plane's hot calls: the ACB's per-date verdict, one Survival
-//! Stack evaluation and a posture-trace lookup.
+//! Stack evaluation, a posture-trace lookup, and the MC-Forewarner's `assess` over a
+//! 1000-path envelope model (docs/MC_FOREWARNER.md).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use dolphin_core::{ExternalFactors, UtcDate};
-use dolphin_engine::AcbProvider;
+use dolphin_engine::{AcbProvider, EngineConfig, McForewarner};
 use dolphin_risk::{
-    AcbConfig, AdaptiveCircuitBreaker, PostureTrace, SensorReadings, SurvivalConfig, SurvivalStack,
+    AcbConfig, AdaptiveCircuitBreaker, DolphinForewarner, EnvelopeModel, EnvelopePoint, McConfig,
+    McParams, PostureTrace, SensorReadings, SplitMix64, SurvivalConfig, SurvivalStack,
 };
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -72,5 +74,33 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// A 1000-path envelope model with the default sigmas, drawn like a real run's parameters.
+fn mc_model() -> EnvelopeModel {
+    let cfg = EngineConfig::default();
+    let mc = McConfig::default();
+    let base = McParams::of(&cfg);
+    let mut rng = SplitMix64::new(1);
+    let pts = (0..1000)
+        .map(|_| {
+            let params = base.perturbed(&mc.perturbation, &cfg, &mut rng);
+            EnvelopePoint {
+                params,
+                final_roi: 0.05 * rng.normal() + 0.03,
+                max_drawdown: (0.05 + 0.04 * rng.normal()).abs().min(1.0),
+            }
+        })
+        .collect();
+    EnvelopeModel::from_points(mc, cfg, pts)
+}
+
+fn bench_mc(c: &mut Criterion) {
+    let fw = DolphinForewarner::new(mc_model()).unwrap();
+    let mut cfg = EngineConfig::default();
+    cfg.max_leverage *= 1.347;
+    c.bench_function("mc_assess_1000_paths", |b| {
+        b.iter(|| fw.assess(black_box(&cfg)))
+    });
+}
+
+criterion_group!(benches, bench, bench_mc);
 criterion_main!(benches);

@@ -24,8 +24,8 @@ pub fn catastrophic_probability(max_dd: &[f64], weights: &[f64], dd_limit: f64) 
         .iter()
         .zip(weights)
         .filter(|(d, _)| **d > dd_limit)
-        .map(|(_, w)| *w)
-        .sum();
+        // A fold from +0.0: `Sum` for f64 starts at −0.0, which would print as "-0".
+        .fold(0.0, |acc, (_, w)| acc + w);
     Some((bad / total).clamp(0.0, 1.0))
 }
 
@@ -184,6 +184,9 @@ mod tests {
         assert_eq!(envelope_score(&[-0.1; 3], &w), Some(-ENVELOPE_SCORE_CAP));
         assert_eq!(envelope_score(&[0.2; 3], &w), Some(ENVELOPE_SCORE_CAP));
         assert_eq!(envelope_report(&[], &[], &[], 0.3), None);
+        // No catastrophe is +0, not −0.
+        let p = catastrophic_probability(&[0.1, 0.2], &[1.0, 1.0], 0.3).unwrap();
+        assert!(p == 0.0 && p.is_sign_positive());
     }
 
     proptest! {

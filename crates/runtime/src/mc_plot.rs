@@ -82,6 +82,7 @@ fn draw_panel(
         .configure_mesh()
         .x_desc(p.x_desc)
         .y_desc("paths")
+        .y_label_formatter(&|y| format!("{y:.0}"))
         .label_style(("sans-serif", 13))
         .draw()
         .map_err(|e| e.to_string())?;
