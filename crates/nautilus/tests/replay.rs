@@ -85,3 +85,74 @@ fn four_hundred_assets_with_irp_run_and_match() {
     assert_same_outputs(&a, &run);
     assert_reconciled(&run);
 }
+
+#[test]
+fn posture_from_the_store_reaches_the_engine_through_nautilus() {
+    // B §14.4: the actor reads the posture from the store at each date; the standalone runner
+    // gets the same posture through its day context. STALKER with Rm 0.8 changes the sizing.
+    use dolphin_core::Posture;
+    use dolphin_nautilus::{NautilusOptions, run_nautilus_frames, shared_store};
+    use dolphin_store::EmbeddedMemory;
+    use dolphin_store::schema::{Extra, SafetyValue, write_safety};
+    use std::sync::Arc;
+
+    let dir = Path::new(SAMPLE_DAYS);
+    if !dir.is_dir() {
+        eprintln!("note: {SAMPLE_DAYS} not found; skipping");
+        return;
+    }
+    let cfg = SystemConfig::blue();
+    let files = day_files(dir, None, None).unwrap();
+    let ctx = DayContext {
+        posture: Posture::Stalker,
+        rm: 0.8,
+    };
+    let a = run_backtest(&cfg, &files, &|_| ctx, |_| {}, &mut |_| {}).unwrap();
+    let apex = standalone(&cfg, &files);
+    assert_ne!(a.summary, apex.summary, "STALKER changes the run");
+
+    let mem = EmbeddedMemory::new();
+    let safety = SafetyValue {
+        posture: Posture::Stalker,
+        rm: 0.8,
+        extra: Extra::new(),
+    };
+    assert!(write_safety(&mem, None, &safety).unwrap());
+    let opts = NautilusOptions {
+        store: shared_store(Arc::new(mem.clone())),
+        ..Default::default()
+    };
+    let frames = files
+        .iter()
+        .map(|(_, p)| (p.clone(), dolphin_data::read_day_file(p).unwrap()))
+        .collect();
+    let run = run_nautilus_frames(&cfg, frames, &opts).unwrap();
+    assert!(
+        run.result
+            .days
+            .iter()
+            .all(|d| d.posture == Posture::Stalker)
+    );
+    assert_same_outputs(&a, &run);
+    assert_reconciled(&run);
+    // Every date's result reached DOLPHIN_PNL_BLUE of the shared store.
+    let keys = dolphin_store::SystemMemory::key_set(&mem, "DOLPHIN_PNL_BLUE").unwrap();
+    assert_eq!(keys.len(), files.len());
+}
+
+#[test]
+fn day_files_of_all_shared_klines_match_when_given() {
+    // Day files of all shared klines are made by
+    // `dolphin scan --klines ../shared/data/klines-1m --out DIR`; point DOLPHIN_NAUTILUS_DAYS
+    // at DIR to run this check (43 days: identical files, 344/344 orders filled).
+    let Some(dir) = std::env::var_os("DOLPHIN_NAUTILUS_DAYS") else {
+        eprintln!("note: DOLPHIN_NAUTILUS_DAYS not set; skipping the full-data parity check");
+        return;
+    };
+    let cfg = SystemConfig::blue();
+    let files = day_files(Path::new(&dir), None, None).unwrap();
+    let a = standalone(&cfg, &files);
+    let run = run_nautilus_backtest(&cfg, &files).unwrap();
+    assert_same_outputs(&a, &run);
+    assert_reconciled(&run);
+}
