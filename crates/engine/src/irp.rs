@@ -65,21 +65,7 @@ pub fn compute_irp(segment: &[f64], direction: Direction) -> IrpMetrics {
     let noise = ss / n_ret as f64;
     let mfe = max_cum;
     let mae = min_cum.min(0.0).abs();
-    let latency = if mfe <= 0.0 {
-        50
-    } else {
-        let target = 0.1 * mfe;
-        let mut c = 0.0;
-        let mut k = 50u32;
-        for (i, w) in segment.windows(2).enumerate() {
-            c += (w[1] - w[0]) * d;
-            if c >= target {
-                k = i as u32 + 1;
-                break;
-            }
-        }
-        k
-    };
+    let latency = latency(segment, d, mfe);
     IrpMetrics {
         mfe,
         mae,
@@ -88,6 +74,23 @@ pub fn compute_irp(segment: &[f64], direction: Direction) -> IrpMetrics {
         noise,
         latency,
     }
+}
+
+/// Smallest k ≥ 1 with cumulative[k−1] ≥ 0.1·mfe of the directional differences (sign `d`);
+/// 50 when mfe ≤ 0 (SPEC §5).
+fn latency(segment: &[f64], d: f64, mfe: f64) -> u32 {
+    if mfe <= 0.0 {
+        return 50;
+    }
+    let target = 0.1 * mfe;
+    let mut c = 0.0;
+    for (i, w) in segment.windows(2).enumerate() {
+        c += (w[1] - w[0]) * d;
+        if c >= target {
+            return i as u32 + 1;
+        }
+    }
+    50
 }
 
 /// One asset's ranking entry (`rank_assets_irp_nb`, B §5.4).
@@ -207,21 +210,7 @@ pub fn rank_tradable(
     if ars(&inverse) > score {
         return None;
     }
-    let latency = if mfe <= 0.0 {
-        50
-    } else {
-        let target = 0.1 * mfe;
-        let mut c = 0.0;
-        let mut k = 50u32;
-        for (i, w) in segment.windows(2).enumerate() {
-            c += (w[1] - w[0]) * d;
-            if c >= target {
-                k = i as u32 + 1;
-                break;
-            }
-        }
-        k
-    };
+    let latency = latency(segment, d, mfe);
     if latency > gates.max_latency {
         return None;
     }
