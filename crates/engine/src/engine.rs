@@ -516,21 +516,27 @@ impl NDAlphaEngine {
     ) -> Result<DayResult, EngineError> {
         self.begin_day(frame.date, &frame.assets, ctx)?;
         for r in 0..frame.len() {
-            let prices = frame.row_prices(r);
-            let vol_regime_ok = self.vol_regime_ok(prices);
-            self.step_bar(&Bar {
-                timestamp_ms: frame.timestamp[r],
-                vel_div: frame.vel_div[r],
-                v50_vel: frame.v50_vel[r],
-                v750_vel: frame.v750_vel[r],
-                prices,
-                vol_regime_ok,
-            })?;
+            self.step_row(frame, r)?;
         }
         if close_at_end {
             self.close_end_of_data();
         }
         self.end_day()
+    }
+
+    /// Feeds row `r` of the day's frame: the replay volatility gate, then `step_bar`. Every
+    /// replay path (`process_day`, the Nautilus actor) feeds rows through this one function.
+    pub fn step_row(&mut self, frame: &DayFrame, r: usize) -> Result<StepOutcome, EngineError> {
+        let prices = frame.row_prices(r);
+        let vol_regime_ok = self.vol_regime_ok(prices);
+        self.step_bar(&Bar {
+            timestamp_ms: frame.timestamp[r],
+            vel_div: frame.vel_div[r],
+            v50_vel: frame.v50_vel[r],
+            v750_vel: frame.v750_vel[r],
+            prices,
+            vol_regime_ok,
+        })
     }
 
     /// Closes an open position at the end of a run (SPEC §6): reason END_OF_DATA, at the

@@ -12,7 +12,7 @@ use crate::gate_snap::GateSnap;
 use crate::pending_acb::PendingAcb;
 use dolphin_core::{DayFrame, Direction, Posture, UtcDate, date_of_ms};
 use dolphin_engine::champion::champion_hash;
-use dolphin_engine::{Bar as EngineBar, DayContext, DayResult, NDAlphaEngine};
+use dolphin_engine::{DayContext, DayResult, NDAlphaEngine};
 use dolphin_store::schema::{
     DOLPHIN_FEATURES, DailyResultValue, Extra, KEY_LATEST_NAUTILUS, NautilusStateValue, from_json,
     read_safety, to_json,
@@ -447,17 +447,8 @@ impl DolphinActor {
         }
         // ⑤ gates before.
         let before = GateSnap::of(engine, self.posture);
-        let prices = frame.row_prices(row);
-        let vol_regime_ok = engine.vol_regime_ok(prices);
-        // ⑦ step.
-        let step = engine.step_bar(&EngineBar {
-            timestamp_ms: frame.timestamp[row],
-            vel_div: frame.vel_div[row],
-            v50_vel: frame.v50_vel[row],
-            v750_vel: frame.v750_vel[row],
-            prices,
-            vol_regime_ok,
-        });
+        // ⑦ step: the volatility gate and `step_bar` for this row, as in `process_day`.
+        let step = engine.step_row(frame, row);
         let n_assets = frame.n_assets() as u64;
         let rows = frame.len();
         let out = match step {
