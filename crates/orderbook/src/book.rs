@@ -8,11 +8,13 @@
 //!    is dropped, marked stale, the gap counted, and a new snapshot is needed
 //!    ([`LocalBook::needs_snapshot`]). The book never goes on silently after a gap.
 //!
-//! A level with quantity 0 is deleted. Depth queries use exact integer bounds.
+//! A level with quantity 0 is deleted. Depth queries use exact integer bounds. Each side is a
+//! [`BookSide`]: a dense tick-indexed window around the touch plus an ordered overflow map.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
-use crate::decimal::{FIXED_SCALE, Fixed};
+use crate::book_side::{BookSide, DEFAULT_WINDOW};
+use crate::decimal::FIXED_SCALE;
 use crate::message::{DepthSnapshot, DepthUpdate, Level};
 
 /// Most diffs kept while waiting for a snapshot; the oldest are dropped beyond this.
@@ -77,8 +79,8 @@ pub struct BandDepth {
 /// A local L2 book of one symbol (SPEC §7).
 #[derive(Debug, Clone)]
 pub struct LocalBook {
-    bids: BTreeMap<Fixed, Fixed>,
-    asks: BTreeMap<Fixed, Fixed>,
+    bids: BookSide,
+    asks: BookSide,
     state: SyncState,
     /// Snapshot `lastUpdateId` while awaiting the first diff; the last applied `u` afterwards.
     last_update_id: u64,
@@ -98,9 +100,14 @@ impl Default for LocalBook {
 impl LocalBook {
     /// An empty book awaiting its first snapshot.
     pub fn new() -> Self {
+        Self::with_window(DEFAULT_WINDOW)
+    }
+
+    /// As [`LocalBook::new`] with `window` dense slots per side (see [`BookSide`]).
+    pub fn with_window(window: usize) -> Self {
         LocalBook {
-            bids: BTreeMap::new(),
-            asks: BTreeMap::new(),
+            bids: BookSide::new(true, window),
+            asks: BookSide::new(false, window),
             state: SyncState::AwaitingSnapshot,
             last_update_id: 0,
             buffer: VecDeque::new(),
@@ -169,14 +176,11 @@ impl LocalBook {
         }
     }
 
-    fn set_levels(map: &mut BTreeMap<Fixed, Fixed>, levels: &[Level]) {
+    fn set_levels(side: &mut BookSide, levels: &[Level]) {
         for l in levels {
-            if l.qty.is_zero() {
-                map.remove(&l.price);
-            } else {
-                map.insert(l.price, l.qty);
-            }
+            side.set(l.price, l.qty);
         }
+        side.rebase_if_needed();
     }
 
     /// Load a REST snapshot (SPEC §7 step 1), then replay the buffered diffs by steps 2–4.
@@ -271,18 +275,22 @@ impl LocalBook {
 
     /// Best (highest) bid, if any.
     pub fn best_bid(&self) -> Option<Level> {
-        self.bids
-            .iter()
-            .next_back()
-            .map(|(&price, &qty)| Level { price, qty })
+        self.bids.best()
     }
 
     /// Best (lowest) ask, if any.
     pub fn best_ask(&self) -> Option<Level> {
-        self.asks
-            .iter()
-            .next()
-            .map(|(&price, &qty)| Level { price, qty })
+        self.asks.best()
+    }
+
+    /// Bid levels, best (highest) first.
+    pub fn bids(&self) -> impl Iterator<Item = Level> + '_ {
+        self.bids.iter()
+    }
+
+    /// Ask levels, best (lowest) first.
+    pub fn asks(&self) -> impl Iterator<Item = Level> + '_ {
+        self.asks.iter()
     }
 
     /// Top of book after the diff with final id `update_id` (input of the SPEC §7 check).
@@ -338,7 +346,7 @@ impl LocalBook {
                 out[i].ask_qty = q;
             }
         };
-        for (p, q) in self.bids.iter().rev() {
+        for Level { price: p, qty: q } in self.bids.iter() {
             let lhs = i128::from(p.0) * 20_000;
             while band < bands_bps.len()
                 && lhs < two_mid * (10_000 - i128::from(bands_bps[band].min(10_000)))
@@ -359,7 +367,7 @@ impl LocalBook {
         notional = 0;
         qty = 0;
         band = 0;
-        for (p, q) in self.asks.iter() {
+        for Level { price: p, qty: q } in self.asks.iter() {
             let lhs = i128::from(p.0) * 20_000;
             while band < bands_bps.len() && lhs > two_mid * (10_000 + i128::from(bands_bps[band])) {
                 fill(&mut out, band, notional, qty, false);
@@ -382,6 +390,7 @@ impl LocalBook {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decimal::Fixed;
 
     fn fx(s: &str) -> Fixed {
         Fixed::parse(s).unwrap()

@@ -37,6 +37,58 @@ impl Fixed {
     /// Parse a plain decimal string `[-]digits[.digits]` exactly (SPEC §7). No exponent, no
     /// spaces, at most 8 decimals (trailing zeros beyond 8 places are accepted).
     pub fn parse(s: &str) -> Result<Fixed, DecimalError> {
+        match Self::parse_plain(s.as_bytes()) {
+            Some(f) => Ok(f),
+            None => Self::parse_checked(s),
+        }
+    }
+
+    /// Fast path of [`Fixed::parse`] for the common shape `digits[.digits]`: 1–18 integer
+    /// digits, at most 8 decimals, no sign. `None` hands the string to the checked parser
+    /// (which also produces every error, so results never depend on the path).
+    #[inline]
+    fn parse_plain(b: &[u8]) -> Option<Fixed> {
+        let mut i = 0;
+        let mut int: u64 = 0;
+        while i < b.len() && i < 18 {
+            let d = b[i].wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            int = int * 10 + u64::from(d);
+            i += 1;
+        }
+        if i == 0 {
+            return None;
+        }
+        let mut frac: u64 = 0;
+        let mut k = 0;
+        if i < b.len() {
+            if b[i] != b'.' {
+                return None;
+            }
+            i += 1;
+            while i < b.len() && k < FIXED_DECIMALS {
+                let d = b[i].wrapping_sub(b'0');
+                if d > 9 {
+                    return None;
+                }
+                frac = frac * 10 + u64::from(d);
+                i += 1;
+                k += 1;
+            }
+            if i < b.len() {
+                return None;
+            }
+        }
+        let m = i64::try_from(int)
+            .ok()?
+            .checked_mul(FIXED_SCALE)?
+            .checked_add((frac * 10_u64.pow(FIXED_DECIMALS - k)) as i64)?;
+        Some(Fixed(m))
+    }
+
+    fn parse_checked(s: &str) -> Result<Fixed, DecimalError> {
         let bytes = s.as_bytes();
         if bytes.is_empty() {
             return Err(DecimalError::Empty);
@@ -162,6 +214,14 @@ mod tests {
         #[test]
         fn never_panics(s in "\\PC{0,40}") {
             let _ = Fixed::parse(&s);
+        }
+
+        #[test]
+        fn fast_path_agrees_with_checked_parser(s in "[0-9]{0,20}(\\.[0-9]{0,10})?") {
+            if let Some(f) = Fixed::parse_plain(s.as_bytes()) {
+                prop_assert_eq!(Ok(f), Fixed::parse_checked(&s));
+            }
+            prop_assert_eq!(Fixed::parse(&s), Fixed::parse_checked(&s));
         }
 
         #[test]

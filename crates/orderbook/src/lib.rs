@@ -8,6 +8,8 @@
 //! engine's `ObProvider` (live and replay) and [`capture`] turns a capture file into a table.
 
 pub mod book;
+pub mod book_side;
+mod canonical;
 pub mod capture;
 pub mod decimal;
 pub mod features;
@@ -19,6 +21,7 @@ pub mod table;
 pub mod ticker_check;
 
 pub use book::{BandDepth, BookStats, DiffOutcome, LocalBook, SyncState};
+pub use book_side::BookSide;
 pub use capture::{CaptureError, capture_to_features, capture_to_features_with};
 pub use decimal::{DecimalError, Fixed};
 pub use features::{AssetFeatures, FeatureConfig, MacroFeatures};

@@ -296,10 +296,14 @@ fn price(
 
 /// Parse one JSON message (without the capture's leading local timestamp).
 ///
-/// A hand-written scanner handles the canonical wire layout; anything it does not accept
-/// (escapes, unusual value types, malformed text) goes through `serde_json`, which gives the
-/// same result for valid input and a located error otherwise.
+/// Three paths, fastest first, each handing what it does not accept to the next: the
+/// fixed-layout reader of the three stream events (`canonical`), a strict scanner of any
+/// key order (`scan`), and `serde_json`, which gives the same result for valid input and a
+/// located error otherwise.
 pub fn parse_message(json: &str) -> Result<Message<'_>, MessageError> {
+    if let Some(m) = crate::canonical::parse(json) {
+        return Ok(m);
+    }
     let raw = match crate::scan::scan(json) {
         Some(raw) => raw,
         None => serde_json::from_str(json)?,

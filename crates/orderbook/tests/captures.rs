@@ -323,3 +323,56 @@ fn two_asset_market_features() {
         rows.iter().filter(|r| r.market.cascade_count > 0).count()
     );
 }
+
+/// On every line of both captures the three parser paths agree: the fast path result equals
+/// serde_json's (SPEC §7 parser; `canonical` / `scan` fast paths).
+#[test]
+fn fast_parser_equals_serde_on_every_capture_line() {
+    use dolphin_orderbook::{parse_message, parse_message_serde};
+    for name in ["btcusdt_20240808.gz", "ethusdt_20240808.gz"] {
+        let Some(p) = capture(name) else { return };
+        let ls = lines(&p);
+        for (i, l) in ls.iter().enumerate() {
+            let (_, json) = l.split_once(' ').unwrap();
+            assert_eq!(
+                parse_message(json).unwrap(),
+                parse_message_serde(json).unwrap(),
+                "{name}:{}",
+                i + 1
+            );
+        }
+    }
+}
+
+/// The dense book with a tiny window (constant overflow traffic and re-basing) holds exactly
+/// the same levels as the default window after every diff of both captures.
+#[test]
+fn tiny_window_book_equals_default_book_on_captures() {
+    use dolphin_orderbook::{DiffOutcome, LocalBook};
+    for name in ["btcusdt_20240808.gz", "ethusdt_20240808.gz"] {
+        let Some(p) = capture(name) else { return };
+        let ls = lines(&p);
+        let mut big = LocalBook::new();
+        let mut tiny = LocalBook::with_window(16);
+        let mut compared = 0;
+        for l in &ls {
+            match parse_capture_line(l).unwrap().1 {
+                Message::Depth { update, .. } => {
+                    let a = big.apply_diff(update.clone());
+                    assert_eq!(a, tiny.apply_diff(update));
+                    if a == DiffOutcome::Applied {
+                        assert!(big.bids().eq(tiny.bids()), "{name}");
+                        assert!(big.asks().eq(tiny.asks()), "{name}");
+                        compared += 1;
+                    }
+                }
+                Message::Snapshot(s) => {
+                    assert_eq!(big.apply_snapshot(&s), tiny.apply_snapshot(&s));
+                }
+                _ => {}
+            }
+        }
+        assert!(compared > 6_400, "{name}: {compared}");
+        assert_eq!(big.level_counts(), tiny.level_counts());
+    }
+}
