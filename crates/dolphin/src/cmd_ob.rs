@@ -1,33 +1,52 @@
-//! `dolphin ob`: a raw Binance USD-M depth capture → local books → OB feature table (parquet),
-//! with a summary of book health (issue 5 item 5).
+//! `dolphin ob`: raw Binance USD-M depth captures → local order books → OB feature table
+//! (parquet), with a summary of book health (issue 5 item 5); optionally the captures' trades
+//! as kline CSVs for `dolphin scan` (docs/OB_FEATURES.md §8).
 
 use crate::table::render;
 use anyhow::Context;
-use dolphin_orderbook::capture_to_features;
+use dolphin_orderbook::{FeatureConfig, parse_interval, replay_captures, write_kline_csvs};
 use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct Args {
     /// Capture file: `<local_ts_ns> <json>` lines, gzip or plain (depthUpdate, REST snapshot,
-    /// bookTicker, trade).
-    #[arg(long)]
-    capture: PathBuf,
+    /// bookTicker, trade). Repeat for several symbols (one capture each): they are merged by
+    /// local receive time into one table with every asset and the market-wide features.
+    #[arg(long, required = true)]
+    capture: Vec<PathBuf>,
     /// Output feature table (parquet), one row per (sample time, asset) at 500 ms.
     #[arg(long)]
     out: PathBuf,
+    /// Also write the captures' trades as kline CSVs `SYMBOL-<interval>.csv` into DIR
+    /// (input of `dolphin scan --klines DIR`).
+    #[arg(long)]
+    klines_out: Option<PathBuf>,
+    /// Bar length of `--klines-out`: `<n>s`, `<n>m` or `<n>h`.
+    #[arg(long, default_value = "1s")]
+    interval: String,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
     let started = Instant::now();
-    let (table, health) = capture_to_features(&a.capture)?;
+    let interval_ms = parse_interval(&a.interval)?;
+    let replay = replay_captures(&a.capture, &FeatureConfig::default(), interval_ms)?;
+    let (table, health) = (&replay.table, &replay.health);
     if let Some(dir) = a.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     table.write_parquet(&a.out)?;
+    let mut klines = Vec::new();
+    if let Some(dir) = &a.klines_out {
+        let bars = replay.trade_bars.bars()?;
+        let paths = write_kline_csvs(dir, &a.interval, &bars)?;
+        // Paths come back in symbol order, like the map.
+        klines = paths.into_iter().zip(bars.values().map(Vec::len)).collect();
+    }
     let secs = started.elapsed().as_secs_f64();
-    let rows = [
-        ("capture", a.capture.display().to_string()),
+    let captures: Vec<String> = a.capture.iter().map(|p| p.display().to_string()).collect();
+    let mut rows = vec![
+        ("capture", captures.join(", ")),
         ("messages", health.messages.to_string()),
         ("applied diffs", health.applied_diffs.to_string()),
         ("dropped (stale) diffs", health.dropped_diffs.to_string()),
@@ -42,9 +61,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             ),
         ),
         ("feature rows", table.rows.len().to_string()),
-        ("elapsed", format!("{secs:.2} s")),
-        ("output", a.out.display().to_string()),
     ];
+    for (p, n) in &klines {
+        rows.push((
+            "klines",
+            format!("{} ({n} bars of {})", p.display(), a.interval),
+        ));
+    }
+    rows.push(("elapsed", format!("{secs:.2} s")));
+    rows.push(("output", a.out.display().to_string()));
     print!("{}", render("DOLPHIN ob", &rows));
     if health.ticker_mismatches > 0 || health.gaps > 0 {
         eprintln!(

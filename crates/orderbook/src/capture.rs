@@ -1,6 +1,9 @@
 //! `capture_to_features`: a recorded Binance capture (`<local_ts_ns> <json>` per line, gzip or
 //! plain; data/README.md "depth/") → feature table + book health (SPEC §3, §7). Backs the CLI
-//! command `dolphin ob --capture FILE.gz --out FILE.parquet`.
+//! command `dolphin ob --capture FILE.gz --out FILE.parquet`. [`replay_captures`] merges
+//! several captures (one symbol each) into one stream by local receive time, so that one
+//! table holds every asset and the market-wide features, and also collects the trade bars
+//! ([`crate::trade_bars`]).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -9,9 +12,10 @@ use std::path::{Path, PathBuf};
 use flate2::read::MultiGzDecoder;
 
 use crate::features::FeatureConfig;
-use crate::message::LineError;
+use crate::message::{LineError, Message, parse_capture_line};
 use crate::stream::{BookHealth, ObStream};
 use crate::table::FeatureTable;
+use crate::trade_bars::TradeBarBuilder;
 
 /// Why a capture could not be turned into features.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +33,16 @@ pub enum CaptureError {
         #[source]
         source: LineError,
     },
+    #[error("{path}: no stream message names a symbol, so its snapshots cannot be assigned")]
+    NoSymbol { path: PathBuf },
+    #[error("{path}: symbol {symbol} is also the symbol of {first}; give one capture per symbol")]
+    DuplicateSymbol {
+        path: PathBuf,
+        symbol: String,
+        first: PathBuf,
+    },
+    #[error("no capture file given")]
+    NoCaptures,
 }
 
 /// Open a capture, transparently gunzipping when it starts with the gzip magic bytes.
@@ -63,11 +77,78 @@ pub fn capture_to_features_with(
     path: &Path,
     cfg: &FeatureConfig,
 ) -> Result<(FeatureTable, BookHealth), CaptureError> {
+    let r = replay_captures(&[path.to_path_buf()], cfg, 1_000)?;
+    Ok((r.table, r.health))
+}
+
+/// Everything one replay of captures produces.
+#[derive(Debug, Clone)]
+pub struct CaptureReplay {
+    /// Feature rows of every asset at the cadence (SPEC §3).
+    pub table: FeatureTable,
+    /// Book health summed over the captures (SPEC §7).
+    pub health: BookHealth,
+    /// The trades of every capture, ready to become bars ([`crate::trade_bars`]).
+    pub trade_bars: TradeBarBuilder,
+}
+
+/// One capture being merged: its reader and the next line, parsed up to the timestamp.
+struct Source {
+    path: PathBuf,
+    reader: Box<dyn BufRead>,
+    symbol: Option<String>,
+    line_no: u64,
+    next: Option<(i64, String, u64)>,
+}
+
+impl Source {
+    fn io(&self, source: std::io::Error) -> CaptureError {
+        CaptureError::Io {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Read the next non-empty line and its local timestamp into `next`.
+    fn advance(&mut self) -> Result<(), CaptureError> {
+        self.next = None;
+        loop {
+            let mut line = String::new();
+            let n = self.reader.read_line(&mut line).map_err(|e| self.io(e))?;
+            if n == 0 {
+                return Ok(());
+            }
+            self.line_no += 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let ts = line
+                .split_once(' ')
+                .and_then(|(ts, _)| ts.parse::<i64>().ok());
+            let ts = match ts {
+                Some(ts) => ts,
+                // Not a valid line: the full parser names the problem.
+                None => match parse_capture_line(&line) {
+                    Err(source) => {
+                        return Err(CaptureError::Line {
+                            path: self.path.clone(),
+                            line: self.line_no,
+                            source,
+                        });
+                    }
+                    Ok((ts, _)) => ts,
+                },
+            };
+            self.next = Some((ts, line, self.line_no));
+            return Ok(());
+        }
+    }
+}
+
+/// The symbol of the first stream message of a capture (snapshots carry none).
+fn capture_symbol(path: &Path) -> Result<Option<String>, CaptureError> {
     let mut reader = open_capture(path)?;
-    let mut stream = ObStream::new(cfg.clone());
-    let mut rows = Vec::new();
     let mut line = String::new();
-    let mut line_no: u64 = 0;
     loop {
         line.clear();
         let n = reader
@@ -77,19 +158,91 @@ pub fn capture_to_features_with(
                 source,
             })?;
         if n == 0 {
-            break;
+            return Ok(None);
         }
-        line_no += 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        stream
-            .push_capture_line(&line, &mut rows)
-            .map_err(|source| CaptureError::Line {
-                path: path.to_path_buf(),
-                line: line_no,
-                source,
-            })?;
+        let sym = match parse_capture_line(&line) {
+            Ok((_, Message::Depth { symbol, .. }))
+            | Ok((_, Message::BookTicker { symbol, .. }))
+            | Ok((_, Message::Trade { symbol, .. })) => symbol.to_string(),
+            // Snapshots, blank or bad lines: the replay reports bad lines with their number.
+            _ => continue,
+        };
+        return Ok(Some(sym));
     }
-    Ok((FeatureTable { rows }, stream.health()))
+}
+
+/// Replay one or more captures (one symbol each) merged by local receive time — ties go to
+/// the earlier file — through the books, the SPEC §7 check and the feature engine, and
+/// collect their trades into bars of `bar_interval_ms`. With several files each REST
+/// snapshot goes to its file's symbol (the symbol of the file's first stream message).
+pub fn replay_captures(
+    paths: &[PathBuf],
+    cfg: &FeatureConfig,
+    bar_interval_ms: i64,
+) -> Result<CaptureReplay, CaptureError> {
+    if paths.is_empty() {
+        return Err(CaptureError::NoCaptures);
+    }
+    let mut sources = Vec::with_capacity(paths.len());
+    for path in paths {
+        let symbol = if paths.len() > 1 {
+            let s = capture_symbol(path)?
+                .ok_or_else(|| CaptureError::NoSymbol { path: path.clone() })?;
+            if let Some(first) = sources
+                .iter()
+                .find(|src: &&Source| src.symbol.as_deref() == Some(s.as_str()))
+            {
+                return Err(CaptureError::DuplicateSymbol {
+                    path: path.clone(),
+                    symbol: s,
+                    first: first.path.clone(),
+                });
+            }
+            Some(s)
+        } else {
+            None
+        };
+        let mut src = Source {
+            path: path.clone(),
+            reader: open_capture(path)?,
+            symbol,
+            line_no: 0,
+            next: None,
+        };
+        src.advance()?;
+        sources.push(src);
+    }
+    let mut stream = ObStream::new(cfg.clone());
+    let mut bars = TradeBarBuilder::new(bar_interval_ms);
+    let mut rows = Vec::new();
+    loop {
+        let pick = sources
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.next.as_ref().map(|n| (n.0, i)))
+            .min();
+        let Some((_, i)) = pick else { break };
+        let src = &mut sources[i];
+        let (_, line, line_no) = src.next.take().expect("picked a pending line");
+        let msg = match parse_capture_line(&line) {
+            Ok((_, m)) => m,
+            Err(source) => {
+                return Err(CaptureError::Line {
+                    path: src.path.clone(),
+                    line: line_no,
+                    source,
+                });
+            }
+        };
+        if let Message::Trade { symbol, trade } = &msg {
+            bars.push(symbol, trade);
+        }
+        stream.push_message(msg, src.symbol.as_deref(), &mut rows);
+        src.advance()?;
+    }
+    Ok(CaptureReplay {
+        table: FeatureTable { rows },
+        health: stream.health(),
+        trade_bars: bars,
+    })
 }

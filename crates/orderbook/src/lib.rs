@@ -5,7 +5,8 @@
 //! local book per symbol by the futures sync rule, [`ticker_check`] verifies it against
 //! `bookTicker`, [`features`] computes the OB features on a fixed cadence, [`stream`] routes
 //! messages and runs the clock, [`table`] stores features as parquet, [`provider`] answers the
-//! engine's `ObProvider` (live and replay) and [`capture`] turns a capture file into a table.
+//! engine's `ObProvider` (live and replay), [`capture`] turns capture files into a table and
+//! [`trade_bars`] turns their trades into kline bars.
 
 pub mod book;
 pub mod book_side;
@@ -19,10 +20,13 @@ mod scan;
 pub mod stream;
 pub mod table;
 pub mod ticker_check;
+pub mod trade_bars;
 
 pub use book::{BandDepth, BookStats, DiffOutcome, LocalBook, SyncState};
 pub use book_side::BookSide;
-pub use capture::{CaptureError, capture_to_features, capture_to_features_with};
+pub use capture::{
+    CaptureError, CaptureReplay, capture_to_features, capture_to_features_with, replay_captures,
+};
 pub use decimal::{DecimalError, Fixed};
 pub use features::{AssetFeatures, FeatureConfig, MacroFeatures};
 pub use message::{
@@ -33,3 +37,4 @@ pub use provider::{LiveObProvider, MarketMultiplier, ReplayObProvider};
 pub use stream::{BookHealth, FeatureRow, ObStream};
 pub use table::{FeatureTable, TableError};
 pub use ticker_check::{BookTop, TickerCheck, TickerCheckReport};
+pub use trade_bars::{TradeBar, TradeBarBuilder, TradeBarError, parse_interval, write_kline_csvs};

@@ -376,3 +376,37 @@ fn tiny_window_book_equals_default_book_on_captures() {
         assert_eq!(big.level_counts(), tiny.level_counts());
     }
 }
+
+/// `replay_captures` on both captures: the merged replay is healthy, and its 1-second trade
+/// bars written as kline CSVs equal the shipped data/sample/ob/klines-1s byte for byte.
+#[test]
+fn merged_replay_trade_bars_equal_shipped_klines() {
+    use dolphin_orderbook::{replay_captures, write_kline_csvs};
+    let (Some(b), Some(e)) = (
+        capture("btcusdt_20240808.gz"),
+        capture("ethusdt_20240808.gz"),
+    ) else {
+        return;
+    };
+    let r = replay_captures(&[b, e], &FeatureConfig::default(), 1_000).unwrap();
+    assert_eq!(r.health.messages, 93_954 + 74_655);
+    assert_eq!((r.health.gaps, r.health.ticker_mismatches), (0, 0));
+    check_rows(&r.table.rows, 2);
+    let bars = r.trade_bars.bars().unwrap();
+    assert_eq!(bars["BTCUSDT"].len(), 344);
+    assert_eq!(bars["ETHUSDT"].len(), 345);
+    // Every bar's volume is the sum of its trades; 21 313 BTC trades in all.
+    assert_eq!(bars["BTCUSDT"].iter().map(|b| b.count).sum::<u64>(), 21_313);
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/sample/ob/klines-1s"
+    ));
+    for p in write_kline_csvs(dir.path(), "1s", &bars).unwrap() {
+        let name = p.file_name().unwrap();
+        assert!(
+            std::fs::read(&p).unwrap() == std::fs::read(shipped.join(name)).unwrap(),
+            "{name:?} differs from the shipped file"
+        );
+    }
+}
