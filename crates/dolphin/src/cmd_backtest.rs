@@ -9,7 +9,19 @@ use dolphin_runtime::layers::{Layers, build_acb, explain_acb, posture_context};
 use dolphin_runtime::{BacktestError, SystemConfig, day_files, run_backtest, write_outputs};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::time::Instant;
+
+/// Which engine replays the day files.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EngineKind {
+    /// The engine alone (`process_day` per file).
+    #[default]
+    Standalone,
+    /// The DolphinActor on NautilusTrader's BacktestEngine (orders filled by a simulated
+    /// BINANCE venue and reconciled with the trade log).
+    Nautilus,
+}
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -48,6 +60,10 @@ pub struct Args {
     /// Turn on the MC-Forewarner gate with an envelope model (envelope.json, from `dolphin mc`).
     #[arg(long)]
     mc: Option<PathBuf>,
+    /// Replay engine: standalone or inside NautilusTrader (same outputs, plus
+    /// reconciliation.json).
+    #[arg(long, value_enum, default_value_t = EngineKind::Standalone)]
+    engine: EngineKind,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -76,12 +92,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         None
     };
     let acb_explain = acb.as_ref().map(|acb| explain_acb(acb, &files));
-    let context: Box<dyn Fn(UtcDate) -> DayContext> = match &a.posture_trace {
+    let context: Option<Rc<dyn Fn(UtcDate) -> DayContext>> = match &a.posture_trace {
         Some(p) => {
             layers.survival_stack = true;
-            Box::new(posture_context(p)?)
+            Some(Rc::new(posture_context(p)?))
         }
-        None => Box::new(|_| DayContext::default()),
+        None => None,
     };
     let ob = match &a.ob {
         Some(p) => {
@@ -97,26 +113,35 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let result = run_backtest(
-        &cfg,
-        &files,
-        &*context,
-        |e| {
-            if let Some(acb) = acb {
-                e.set_acb(Box::new(acb));
-            }
-            if let Some(mc) = mc {
-                e.set_mc_forewarner(Box::new(mc));
-            }
-            if let Some(ob) = ob {
-                e.set_ob_engine(Box::new(ob));
-            }
-        },
-        &mut |p| {
-            bar.set_position(p.done as u64);
-            bar.set_message(format!("{} capital {:.2}", p.day.date, p.day.capital));
-        },
-    );
+    let setup = move |e: &mut dolphin_engine::NDAlphaEngine| {
+        if let Some(acb) = acb {
+            e.set_acb(Box::new(acb));
+        }
+        if let Some(mc) = mc {
+            e.set_mc_forewarner(Box::new(mc));
+        }
+        if let Some(ob) = ob {
+            e.set_ob_engine(Box::new(ob));
+        }
+    };
+    let mut reconciliation = None;
+    let result = match a.engine {
+        EngineKind::Standalone => run_backtest(
+            &cfg,
+            &files,
+            &|d| context.as_ref().map_or_else(DayContext::default, |c| c(d)),
+            setup,
+            &mut |p| {
+                bar.set_position(p.done as u64);
+                bar.set_message(format!("{} capital {:.2}", p.day.date, p.day.capital));
+            },
+        ),
+        EngineKind::Nautilus => {
+            let run = run_nautilus(&cfg, &files, setup, context.clone(), &bar)?;
+            reconciliation = Some(run.1);
+            Ok(run.0)
+        }
+    };
     bar.finish_and_clear();
     let elapsed = started.elapsed();
     let result = match result {
@@ -132,7 +157,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         Err(e) => return Err(e).context("backtest failed"),
     };
     write_outputs(&a.out, &result, !a.no_plot)?;
+    if let Some(r) = &reconciliation {
+        let mut bytes = serde_json::to_vec_pretty(r)?;
+        bytes.push(b'\n');
+        dolphin_runtime::report::write_atomic(&a.out.join("reconciliation.json"), &bytes)?;
+    }
     let run_info = serde_json::json!({
+        "engine": format!("{:?}", a.engine).to_lowercase(),
         "config": cfg.name,
         "champion": cfg.champion,
         "champion_hash": dolphin_engine::champion::champion_hash(&cfg.engine),
@@ -150,8 +181,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         )?;
     }
     let s = &result.summary;
-    let rows = [
+    let mut rows = vec![
         ("config", cfg.name.clone()),
+        ("engine", format!("{:?}", a.engine).to_lowercase()),
         ("layers", layers.label()),
         ("data", data.display().to_string()),
         (
@@ -175,6 +207,71 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         ("elapsed", format!("{:.3} s", elapsed.as_secs_f64())),
         ("outputs", a.out.display().to_string()),
     ];
+    if let Some(r) = &reconciliation {
+        rows.push((
+            "reconciliation",
+            format!(
+                "{} difference(s); {}/{} orders filled",
+                r.differences.len(),
+                r.orders_filled,
+                r.expected_orders
+            ),
+        ));
+    }
     print!("{}", render("DOLPHIN backtest", &rows));
     Ok(())
+}
+
+/// The replay on NautilusTrader (`--engine nautilus`): the same providers and posture source as
+/// the standalone run, the day files read up front (a bad file fails before anything runs).
+#[cfg(feature = "nautilus")]
+fn run_nautilus(
+    cfg: &SystemConfig,
+    files: &[(UtcDate, PathBuf)],
+    setup: impl FnOnce(&mut dolphin_engine::NDAlphaEngine) + 'static,
+    context: Option<Rc<dyn Fn(UtcDate) -> DayContext>>,
+    bar: &ProgressBar,
+) -> anyhow::Result<(
+    dolphin_runtime::BacktestResult,
+    dolphin_nautilus::Reconciliation,
+)> {
+    let progress = bar.clone();
+    let opts = dolphin_nautilus::NautilusOptions {
+        engine_setup: Some(dolphin_nautilus::engine_setup(setup)),
+        day_context: context,
+        on_day_read: Some(Rc::new(move |done, _| {
+            progress.set_position(done as u64);
+            progress.set_message("read; running on Nautilus");
+        })),
+        ..Default::default()
+    };
+    let run = dolphin_nautilus::run_nautilus_backtest_with(cfg, files, &opts)
+        .context("Nautilus backtest failed")?;
+    if !run.reconciliation.is_clean() {
+        eprintln!(
+            "warning: Nautilus reconciliation found {} difference(s); see reconciliation.json",
+            run.reconciliation.differences.len()
+        );
+    }
+    Ok((run.result, run.reconciliation))
+}
+
+#[cfg(not(feature = "nautilus"))]
+fn run_nautilus(
+    _cfg: &SystemConfig,
+    _files: &[(UtcDate, PathBuf)],
+    _setup: impl FnOnce(&mut dolphin_engine::NDAlphaEngine) + 'static,
+    _context: Option<Rc<dyn Fn(UtcDate) -> DayContext>>,
+    _bar: &ProgressBar,
+) -> anyhow::Result<(dolphin_runtime::BacktestResult, NoReconciliation)> {
+    anyhow::bail!("this dolphin was built without the `nautilus` feature; rebuild with it")
+}
+
+/// Stands in for the reconciliation type when Nautilus is not compiled in.
+#[cfg(not(feature = "nautilus"))]
+#[derive(serde::Serialize)]
+struct NoReconciliation {
+    differences: Vec<()>,
+    orders_filled: usize,
+    expected_orders: usize,
 }

@@ -3,6 +3,7 @@
 mod cmd_backtest;
 mod cmd_mc;
 mod cmd_ob;
+mod cmd_paper;
 mod cmd_scan;
 mod paths;
 mod table;
@@ -30,6 +31,9 @@ enum Command {
     Mc(cmd_mc::Args),
     /// Raw Binance depth capture -> local order books -> OB feature table (parquet).
     Ob(cmd_ob::Args),
+    /// Paper trading on live Binance data in a NautilusTrader LiveNode (`--dry-run` builds and
+    /// validates it without connecting).
+    Paper(cmd_paper::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -39,5 +43,6 @@ fn main() -> anyhow::Result<()> {
         Command::Scan(a) => cmd_scan::run(a),
         Command::Mc(a) => cmd_mc::run(a),
         Command::Ob(a) => cmd_ob::run(a),
+        Command::Paper(a) => cmd_paper::run(a),
     }
 }

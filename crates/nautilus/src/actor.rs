@@ -6,16 +6,17 @@
 use crate::actor_log::{
     ActorLog, ActorLogHandle, BarError, FillRecord, Leg, OrderIntent, OrderProblem,
 };
-use crate::config::DolphinActorConfig;
+use crate::config::{ActorMode, DolphinActorConfig, OrderRoute};
 use crate::day_source::DaySource;
 use crate::gate_snap::GateSnap;
+use crate::live_scan::LiveScan;
 use crate::pending_acb::PendingAcb;
 use dolphin_core::{DayFrame, Direction, Posture, UtcDate, date_of_ms};
 use dolphin_engine::champion::champion_hash;
 use dolphin_engine::{DayContext, DayResult, NDAlphaEngine};
 use dolphin_store::schema::{
-    DOLPHIN_FEATURES, DailyResultValue, Extra, KEY_LATEST_NAUTILUS, NautilusStateValue, from_json,
-    read_safety, to_json,
+    DOLPHIN_FEATURES, DailyResultValue, EigenScanValue, Extra, KEY_LATEST_EIGEN_SCAN,
+    KEY_LATEST_NAUTILUS, NautilusStateValue, from_json, read_safety, to_json,
 };
 use dolphin_store::{SubscriptionId, SystemMemory};
 use nautilus_common::actor::DataActor;
@@ -50,6 +51,8 @@ pub struct DolphinActor {
     day_stale: bool,
     day_data: Option<DayFrame>,
     bar_idx_today: usize,
+    /// Live mode: scan number of the last scan stepped (S §5.1 `last_scan_number = -1`).
+    last_scan_number: i64,
 }
 
 nautilus_strategy!(DolphinActor, {
@@ -112,6 +115,7 @@ impl DolphinActor {
             day_stale: false,
             day_data: None,
             bar_idx_today: 0,
+            last_scan_number: -1,
         }
     }
 
@@ -177,6 +181,14 @@ impl DolphinActor {
         }
         let mut engine = NDAlphaEngine::new(self.cfg.engine.clone())
             .map_err(|e| anyhow::anyhow!("DolphinActor engine config: {e}"))?;
+        if let Some(setup) = self
+            .cfg
+            .engine_setup
+            .as_ref()
+            .and_then(|s| s.borrow_mut().take())
+        {
+            setup(&mut engine);
+        }
         if self.cfg.restore_capital {
             self.restore_capital(&mut engine);
         }
@@ -210,6 +222,12 @@ impl DolphinActor {
     /// B §14.4: the posture from the CAS cell, else the map; `None` without a store or on a
     /// read error (recorded).
     fn read_posture(&mut self) -> Option<(Posture, f64)> {
+        if let Some(ctx) = &self.cfg.day_context {
+            let c = self
+                .current_date
+                .map_or_else(DayContext::default, |d| ctx(d));
+            return Some((c.posture, c.rm));
+        }
         let store = self.store.as_ref()?;
         match read_safety(store.as_ref()) {
             Ok(Some(s)) => Some((s.posture, if s.rm.is_finite() { s.rm } else { 1.0 })),
@@ -245,6 +263,19 @@ impl DolphinActor {
         }
         self.bar_idx_today = 0;
         self.day_stale = false;
+        let ctx = DayContext {
+            posture: self.posture,
+            rm: self.rm,
+        };
+        if let ActorMode::Live { assets } = &self.cfg.mode {
+            let engine = self.engine.as_mut().expect("checked by on_bar");
+            if let Err(e) = engine.begin_day(date, assets, ctx) {
+                self.bar_error(date, 0, e.to_string());
+                anyhow::bail!("DolphinActor: {e}");
+            }
+            self.log.borrow_mut().days_begun += 1;
+            return Ok(());
+        }
         let frame = match self.days.day(date) {
             Ok(Some(f)) => f,
             Ok(None) => {
@@ -257,10 +288,6 @@ impl DolphinActor {
                 self.bar_error(date, 0, e.to_string());
                 anyhow::bail!("DolphinActor: {e}");
             }
-        };
-        let ctx = DayContext {
-            posture: self.posture,
-            rm: self.rm,
         };
         let engine = self.engine.as_mut().expect("checked by on_bar");
         if let Err(e) = engine.begin_day(date, &frame.assets, ctx) {
@@ -376,7 +403,7 @@ impl DolphinActor {
             client_order_id: None,
             note: None,
         };
-        let Some(route) = self.cfg.routes.get(&asset).copied() else {
+        let Some(route) = self.route(&asset) else {
             intent.note = Some(format!("no instrument for {asset}"));
             self.log.borrow_mut().orders.push(intent);
             return;
@@ -408,6 +435,65 @@ impl DolphinActor {
         self.log.borrow_mut().orders.push(intent);
     }
 
+    /// The order route of `asset`: the configured one, else (live) the venue's perpetual with
+    /// its size precision from the cache.
+    fn route(&self, asset: &str) -> Option<OrderRoute> {
+        if let Some(r) = self.cfg.routes.get(asset) {
+            return Some(*r);
+        }
+        let venue = self.cfg.route_venue.as_ref()?;
+        let id = nautilus_model::identifiers::InstrumentId::from(
+            format!("{asset}-PERP.{venue}").as_str(),
+        );
+        let precision =
+            nautilus_model::instruments::Instrument::size_precision(self.cache().instrument(&id)?);
+        Some(OrderRoute {
+            instrument_id: id,
+            size_precision: precision,
+        })
+    }
+
+    /// Live mode ④ (S §5.3): the latest scan from the store; `None` = nothing to step on this
+    /// bar (no store, no scan, a duplicate, or a malformed value — each counted or recorded).
+    fn latest_scan(&mut self, now_ms: i64, assets: &[String]) -> Option<LiveScan> {
+        let store = self.store.clone()?;
+        let json = match store.get(DOLPHIN_FEATURES, KEY_LATEST_EIGEN_SCAN) {
+            Ok(Some(j)) => j,
+            Ok(None) => {
+                self.log.borrow_mut().scans_missing += 1;
+                return None;
+            }
+            Err(e) => {
+                self.store_error(format!("latest_eigen_scan read failed: {e}"));
+                return None;
+            }
+        };
+        let scan = from_json::<EigenScanValue>(DOLPHIN_FEATURES, KEY_LATEST_EIGEN_SCAN, &json)
+            .map_err(|e| e.to_string())
+            .and_then(|v| LiveScan::from_value(&v, assets));
+        let scan = match scan {
+            Ok(s) => s,
+            Err(e) => {
+                self.store_error(e);
+                return None;
+            }
+        };
+        if scan.scan_number == self.last_scan_number {
+            self.log.borrow_mut().scans_duplicate += 1;
+            return None;
+        }
+        if scan.is_stale(now_ms) {
+            self.log.borrow_mut().scans_stale += 1;
+            log::warn!(
+                "DolphinActor: scan {} is {} ms from the bar",
+                scan.scan_number,
+                now_ms - scan.timestamp_ms
+            );
+        }
+        self.last_scan_number = scan.scan_number;
+        Some(scan)
+    }
+
     /// The body of `on_bar` (S §5.3 ①–⑨) for one bar at `ts_event_ns`.
     fn handle_row_bar(&mut self, ts_event_ns: u64) -> anyhow::Result<()> {
         self.log.borrow_mut().bars_received += 1;
@@ -415,7 +501,18 @@ impl DolphinActor {
             return Ok(());
         }
         let ts_ms = (ts_event_ns / 1_000_000) as i64;
-        let date = date_of_ms(ts_ms);
+        let live_assets = match &self.cfg.mode {
+            ActorMode::Live { assets } => Some(assets.clone()),
+            ActorMode::Replay => None,
+        };
+        // Live ④ first: the date is the scan's bar time, not the bar's close stamp.
+        let (date, scan) = match &live_assets {
+            Some(assets) => match self.latest_scan(ts_ms, assets) {
+                Some(scan) => (date_of_ms(scan.timestamp_ms), Some(scan)),
+                None => return Ok(()),
+            },
+            None => (date_of_ms(ts_ms), None),
+        };
         // ② date boundary.
         if self.current_date != Some(date) {
             self.on_date_change(date)?;
@@ -433,6 +530,9 @@ impl DolphinActor {
         if let Some(acb) = self.pending_acb.take() {
             engine.update_acb_boost(acb.boost, acb.beta);
             self.log.borrow_mut().acb_applied += 1;
+        }
+        if let (Some(scan), Some(assets)) = (scan, live_assets) {
+            return self.step_live(date, &scan, assets.len() as u64);
         }
         // ④ replay row.
         let Some(frame) = self.day_data.as_ref() else {
@@ -458,6 +558,53 @@ impl DolphinActor {
                 anyhow::bail!("DolphinActor {date} row {row}: {e}");
             }
         };
+        self.after_step(date, row, before, out, n_assets);
+        // End of data: the last row of the run's last date (SPEC §6).
+        if self.cfg.end_of_data == Some(date) && self.bar_idx_today == rows {
+            let closed = self.engine.as_mut().and_then(|e| e.close_end_of_data());
+            if let Some(id) = closed {
+                self.send_order(id, Leg::Exit);
+            }
+            self.finish_day()?;
+        }
+        Ok(())
+    }
+
+    /// Live mode ⑤–⑧: step one scan (S §5.3, §9.1).
+    fn step_live(&mut self, date: UtcDate, scan: &LiveScan, n_assets: u64) -> anyhow::Result<()> {
+        let engine = self.engine.as_mut().expect("checked by the caller");
+        let before = GateSnap::of(engine, self.posture);
+        let vol_regime_ok = engine.vol_regime_ok(&scan.prices);
+        let step = engine.step_bar(&dolphin_engine::Bar {
+            timestamp_ms: scan.timestamp_ms,
+            vel_div: scan.vel_div,
+            v50_vel: scan.v50_vel,
+            v750_vel: scan.v750_vel,
+            prices: &scan.prices,
+            vol_regime_ok,
+        });
+        let row = self.bar_idx_today;
+        let out = match step {
+            Ok(o) => o,
+            Err(e) => {
+                self.bar_error(date, row, e.to_string());
+                anyhow::bail!("DolphinActor {date} scan {}: {e}", scan.scan_number);
+            }
+        };
+        self.after_step(date, row, before, out, n_assets);
+        Ok(())
+    }
+
+    /// After `step_bar` (S §5.3 ⑦–⑧): count the bar, send the orders, re-read the posture
+    /// and compare the gates with the snapshot taken before.
+    fn after_step(
+        &mut self,
+        date: UtcDate,
+        row: usize,
+        before: GateSnap,
+        out: dolphin_engine::StepOutcome,
+        n_assets: u64,
+    ) {
         self.bar_idx_today += 1;
         {
             let mut log = self.log.borrow_mut();
@@ -470,9 +617,10 @@ impl DolphinActor {
         if let Some(id) = out.entered {
             self.send_order(id, Leg::Entry);
         }
-        // ⑧ gates after, with the posture re-read.
         let posture_now = self.read_posture().map_or(self.posture, |p| p.0);
-        let engine = self.engine.as_ref().expect("checked above");
+        let Some(engine) = self.engine.as_ref() else {
+            return;
+        };
         let after = GateSnap::of(engine, posture_now);
         if before.is_stale(&after) {
             self.stale_state_events += 1;
@@ -480,15 +628,6 @@ impl DolphinActor {
             self.log.borrow_mut().stale_state_events += 1;
             log::warn!("[STALE_STATE] {date} row {row}: {before:?} -> {after:?}");
         }
-        // End of data: the last row of the run's last date (SPEC §6).
-        if self.cfg.end_of_data == Some(date) && self.bar_idx_today == rows {
-            let closed = self.engine.as_mut().and_then(|e| e.close_end_of_data());
-            if let Some(id) = closed {
-                self.send_order(id, Leg::Exit);
-            }
-            self.finish_day()?;
-        }
-        Ok(())
     }
 
     /// S §5.5: end an open day (its result is kept), copy the trade log, clear the processed
@@ -506,6 +645,7 @@ impl DolphinActor {
         }
         self.processed_dates.clear();
         self.stale_state_events = 0;
+        self.last_scan_number = -1;
         self.current_date = None;
         self.day_data = None;
         if let (Some(store), Some(id)) = (&self.store, self.acb_subscription.take()) {

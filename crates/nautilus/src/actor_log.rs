@@ -7,7 +7,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 /// Which side of a trade an order opens or closes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Leg {
     Entry,
     Exit,
@@ -89,6 +90,12 @@ pub struct ActorLog {
     pub fills: Vec<FillRecord>,
     pub order_problems: Vec<OrderProblem>,
     pub errors: Vec<BarError>,
+    /// Live mode (S §5.3 ④): bars with no scan in the store yet.
+    pub scans_missing: u64,
+    /// Live mode: bars whose scan number equals the last one stepped (skipped).
+    pub scans_duplicate: u64,
+    /// Live mode: scans more than 10 s from the bar (warned, still stepped).
+    pub scans_stale: u64,
 }
 
 /// A handle on an [`ActorLog`] shared between the actor and its runner (single thread, as

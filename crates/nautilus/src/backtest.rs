@@ -6,7 +6,9 @@
 
 use crate::actor::DolphinActor;
 use crate::actor_log::ActorLog;
-use crate::config::{DolphinActorConfig, OrderRoute, StoreConnector, embedded_store};
+use crate::config::{
+    DayContextFn, DolphinActorConfig, EngineSetup, OrderRoute, StoreConnector, embedded_store,
+};
 use crate::day_source::DayFrames;
 use crate::error::NautilusError;
 use crate::instruments::{AssetInstrument, VENUE};
@@ -32,6 +34,12 @@ pub struct NautilusOptions {
     pub store: StoreConnector,
     /// Nautilus's own log level on stdout (`Off` by default: the runner prints its table).
     pub log_level: log::LevelFilter,
+    /// Injects the optional layers' providers into the actor's engine (see [`EngineSetup`]).
+    pub engine_setup: Option<EngineSetup>,
+    /// Posture per date from a replayed survival-stack trace instead of the store.
+    pub day_context: Option<DayContextFn>,
+    /// Called once per day file read (progress reporting).
+    pub on_day_read: Option<std::rc::Rc<dyn Fn(usize, usize)>>,
 }
 
 impl Default for NautilusOptions {
@@ -39,6 +47,9 @@ impl Default for NautilusOptions {
         Self {
             store: embedded_store(),
             log_level: log::LevelFilter::Off,
+            engine_setup: None,
+            day_context: None,
+            on_day_read: None,
         }
     }
 }
@@ -66,11 +77,23 @@ pub fn run_nautilus_backtest(
     cfg: &SystemConfig,
     files: &[(UtcDate, PathBuf)],
 ) -> Result<NautilusRun, NautilusError> {
+    run_nautilus_backtest_with(cfg, files, &NautilusOptions::default())
+}
+
+/// [`run_nautilus_backtest`] with options (store, layers, posture source, progress).
+pub fn run_nautilus_backtest_with(
+    cfg: &SystemConfig,
+    files: &[(UtcDate, PathBuf)],
+    opts: &NautilusOptions,
+) -> Result<NautilusRun, NautilusError> {
     let mut frames = Vec::with_capacity(files.len());
-    for (_, path) in files {
+    for (i, (_, path)) in files.iter().enumerate() {
         frames.push((path.clone(), read_day_file(path)?));
+        if let Some(f) = &opts.on_day_read {
+            f(i + 1, files.len());
+        }
     }
-    run_nautilus_frames(cfg, frames, &NautilusOptions::default())
+    run_nautilus_frames(cfg, frames, opts)
 }
 
 /// Replays day frames (each with the file it came from, for error messages) on Nautilus.
@@ -137,6 +160,8 @@ pub fn run_nautilus_frames(
     actor_cfg.bar_type = Some(instruments[&driver].bar_type);
     actor_cfg.routes = routes.clone();
     actor_cfg.end_of_data = Some(last_date);
+    actor_cfg.engine_setup = opts.engine_setup.clone();
+    actor_cfg.day_context = opts.day_context.clone();
     let actor = DolphinActor::new(
         actor_cfg,
         Box::new(DayFrames::new(frames.into_iter().map(|(_, f)| f))),

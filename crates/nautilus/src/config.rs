@@ -2,12 +2,14 @@
 //! needs from its surroundings (store, replay data, the bar that drives it, order routing).
 
 use dolphin_core::{Direction, UtcDate};
-use dolphin_engine::EngineConfig;
+use dolphin_engine::{DayContext, EngineConfig, NDAlphaEngine};
 use dolphin_store::schema::{DOLPHIN_PNL_BLUE, DOLPHIN_PNL_GREEN, DOLPHIN_STATE_BLUE};
 use dolphin_store::{EmbeddedMemory, StoreError, SystemMemory};
 use nautilus_model::data::BarType;
 use nautilus_model::identifiers::InstrumentId;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// Opens the store at `on_start` (S §5.2 step 1). An error is not fatal: the actor runs on
@@ -24,12 +26,37 @@ pub fn shared_store(store: Arc<dyn SystemMemory>) -> StoreConnector {
     Arc::new(move || Ok(store.clone()))
 }
 
+/// A one-time hook run on the engine the actor builds at `on_start`: the replay runner uses it
+/// to inject the ACB, MC-Forewarner and OB providers exactly as `dolphin backtest` does.
+/// It is taken on the first start; a restarted actor runs without it.
+pub type EngineSetup = Rc<RefCell<Option<Box<dyn FnOnce(&mut NDAlphaEngine)>>>>;
+
+/// Wraps a closure as an [`EngineSetup`].
+pub fn engine_setup(f: impl FnOnce(&mut NDAlphaEngine) + 'static) -> EngineSetup {
+    Rc::new(RefCell::new(Some(Box::new(f))))
+}
+
+/// Posture and Rm per date from a source other than the store (a survival-stack trace in a
+/// replay, docs/NAUTILUS.md): replaces the store read of B §14.4.
+pub type DayContextFn = Rc<dyn Fn(UtcDate) -> DayContext>;
+
 /// Where the actor sends the market orders of an asset (issue 7 item 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OrderRoute {
     pub instrument_id: InstrumentId,
     /// Decimal places of the instrument's quantities.
     pub size_precision: u8,
+}
+
+/// Where the actor's rows come from (S §5.3 ④).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ActorMode {
+    /// Row `bar_idx_today` of the day file of the bar's date (B §14.3).
+    #[default]
+    Replay,
+    /// The latest scan in `DOLPHIN_FEATURES["latest_eigen_scan"]` (S §9.1), with the staleness
+    /// and duplicate-scan checks; `assets` is the panel (the engine's column order).
+    Live { assets: Vec<String> },
 }
 
 /// Configuration of a [`crate::DolphinActor`] (S §13 `DolphinStrategyConfig`).
@@ -44,8 +71,15 @@ pub struct DolphinActorConfig {
     /// The bar type that drives the engine: one bar per day-file row (S §12.3). `None` = the
     /// actor subscribes to nothing and bars are handed to `on_bar` directly (unit tests).
     pub bar_type: Option<BarType>,
-    /// Order routing per asset. Empty = no orders are sent (the engine still trades).
+    /// Replay (day files) or live (store scans).
+    pub mode: ActorMode,
+    /// Order routing per asset. Empty (and no `route_venue`) = no orders are sent (the engine
+    /// still trades).
     pub routes: BTreeMap<String, OrderRoute>,
+    /// Live: route an asset without an entry in `routes` to `<asset>-PERP.<venue>`, its size
+    /// precision read from Nautilus's cache when the order is sent (instruments arrive from the
+    /// data client at connect).
+    pub route_venue: Option<String>,
     /// The last date of a replay: at its last row the actor closes an open position with
     /// END_OF_DATA and ends the day (SPEC §6; the runner's end-of-data rule, S §5.5).
     pub end_of_data: Option<UtcDate>,
@@ -56,6 +90,10 @@ pub struct DolphinActorConfig {
     pub pnl_map: String,
     /// Map of the capital state (`DOLPHIN_STATE_BLUE`), `None` = not written.
     pub state_map: Option<String>,
+    /// Run once on the engine after it is built (providers of the optional layers).
+    pub engine_setup: Option<EngineSetup>,
+    /// Posture source replacing the store read, `None` = the store (S §5.2, B §14.4).
+    pub day_context: Option<DayContextFn>,
 }
 
 impl std::fmt::Debug for DolphinActorConfig {
@@ -63,11 +101,15 @@ impl std::fmt::Debug for DolphinActorConfig {
         f.debug_struct("DolphinActorConfig")
             .field("strategy_id", &self.strategy_id)
             .field("bar_type", &self.bar_type)
+            .field("mode", &self.mode)
             .field("routes", &self.routes.len())
+            .field("route_venue", &self.route_venue)
             .field("end_of_data", &self.end_of_data)
             .field("restore_capital", &self.restore_capital)
             .field("pnl_map", &self.pnl_map)
             .field("state_map", &self.state_map)
+            .field("engine_setup", &self.engine_setup.is_some())
+            .field("day_context", &self.day_context.is_some())
             .finish()
     }
 }
@@ -85,11 +127,15 @@ impl DolphinActorConfig {
             engine,
             store: embedded_store(),
             bar_type: None,
+            mode: ActorMode::Replay,
             routes: BTreeMap::new(),
+            route_venue: None,
             end_of_data: None,
             restore_capital: false,
             pnl_map: pnl_map.into(),
             state_map,
+            engine_setup: None,
+            day_context: None,
         }
     }
 }

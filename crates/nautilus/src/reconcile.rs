@@ -11,7 +11,7 @@ use nautilus_model::types::Quantity;
 use std::collections::{BTreeMap, HashMap};
 
 /// One disagreement between the engine's trade log and Nautilus.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Difference {
     /// The engine trade, when the difference belongs to one.
     pub trade_id: Option<u32>,
@@ -25,7 +25,7 @@ pub struct Difference {
 }
 
 /// The outcome of a reconciliation.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Reconciliation {
     pub engine_trades: usize,
     /// Two per trade (entry and exit).

@@ -75,7 +75,7 @@ pub fn explain_acb(acb: &AdaptiveCircuitBreaker, files: &[(UtcDate, PathBuf)]) -
 }
 
 /// Loads a posture trace and answers each date's context at its 00:00 UTC.
-pub fn posture_context(path: &Path) -> Result<impl Fn(UtcDate) -> DayContext, LayerError> {
+pub fn posture_context(path: &Path) -> Result<impl Fn(UtcDate) -> DayContext + use<>, LayerError> {
     let trace = PostureTrace::load(path, SurvivalConfig::default())
         .map_err(|e| LayerError::Posture(e.to_string()))?;
     Ok(move |date: UtcDate| {

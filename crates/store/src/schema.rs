@@ -60,11 +60,32 @@ pub struct AcbBoostValue {
 /// `DOLPHIN_FEATURES["latest_eigen_scan"]`: `{vel_div, scan_number, asset_prices, ...}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EigenScanValue {
+    /// NaN (scanner warm-up) is written as JSON `null` and read back as NaN.
+    #[serde(with = "nan_as_null")]
     pub vel_div: f64,
     pub scan_number: i64,
     pub asset_prices: BTreeMap<String, f64>,
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+/// Serde for an `f64` that may be undefined: non-finite ↔ JSON `null` (JSON has no NaN).
+pub mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes a finite value as a number, anything else as `null`.
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else {
+            s.serialize_none()
+        }
+    }
+
+    /// Reads a number, or `null` as NaN.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
 }
 
 /// `DOLPHIN_PNL_BLUE/GREEN["YYYY-MM-DD"]`: `{date, pnl, capital, boost, beta, mc_status,
@@ -184,6 +205,33 @@ pub fn write_safety<M: SystemMemory + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn eigen_scan_vel_div_nan_is_null() {
+        let v = EigenScanValue {
+            vel_div: f64::NAN,
+            scan_number: 7,
+            asset_prices: BTreeMap::from([("BTCUSDT".to_string(), 61800.2)]),
+            extra: Extra::new(),
+        };
+        let j = serde_json::to_string(&v).unwrap();
+        assert_eq!(
+            j,
+            r#"{"vel_div":null,"scan_number":7,"asset_prices":{"BTCUSDT":61800.2}}"#
+        );
+        let back: EigenScanValue = serde_json::from_str(&j).unwrap();
+        assert!(back.vel_div.is_nan());
+        let f: EigenScanValue =
+            serde_json::from_str(r#"{"vel_div":-0.0231,"scan_number":8,"asset_prices":{}}"#)
+                .unwrap();
+        assert_eq!(f.vel_div, -0.0231);
+        assert!(
+            serde_json::from_str::<EigenScanValue>(
+                r#"{"vel_div":"x","scan_number":1,"asset_prices":{}}"#
+            )
+            .is_err()
+        );
+    }
 
     #[test]
     fn values_keep_python_field_names() {

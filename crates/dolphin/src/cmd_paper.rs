@@ -1,0 +1,121 @@
+//! `dolphin paper`: the paper trader on live Binance data inside a NautilusTrader `LiveNode`
+//! (Binance USD-M data client, sandbox execution, scanner actor, DolphinActor in live mode).
+
+use crate::table::render;
+use dolphin_runtime::SystemConfig;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Configuration file (YAML). Default: the champion, configs/blue.yml (embedded).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The asset panel, comma-separated Binance USD-M symbols. Default: the 16 symbols of the
+    /// shipped klines.
+    #[arg(long, value_delimiter = ',')]
+    assets: Vec<String>,
+    /// Use the Binance futures testnet for market data.
+    #[arg(long)]
+    testnet: bool,
+    /// Redis URL of the store (default: an embedded in-process store).
+    #[arg(long)]
+    redis: Option<String>,
+    /// Build and validate the node, print what was built, and exit without connecting.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// The 16 symbols of `data/sample/klines-1m` (data/README.md).
+pub const DEFAULT_PANEL: [&str; 16] = [
+    "ADAUSDT",
+    "AVAXUSDT",
+    "BCHUSDT",
+    "BNBUSDT",
+    "BTCUSDT",
+    "ENAUSDT",
+    "ETCUSDT",
+    "ETHUSDT",
+    "LAYERUSDT",
+    "LINKUSDT",
+    "LTCUSDT",
+    "SOLUSDT",
+    "SUIUSDT",
+    "XLMUSDT",
+    "XMRUSDT",
+    "XRPUSDT",
+];
+
+#[cfg(feature = "nautilus")]
+pub fn run(a: Args) -> anyhow::Result<()> {
+    use dolphin_nautilus::{PaperEnvironment, PaperOptions, build_paper_node, run_paper_node};
+    let system = match &a.config {
+        Some(p) => SystemConfig::load(p)?,
+        None => SystemConfig::blue(),
+    };
+    let assets = if a.assets.is_empty() {
+        DEFAULT_PANEL.iter().map(|s| s.to_string()).collect()
+    } else {
+        a.assets.clone()
+    };
+    let mut opts = PaperOptions::new(system, assets);
+    if a.dry_run {
+        opts.log_level = log::LevelFilter::Warn;
+    }
+    if a.testnet {
+        opts.environment = PaperEnvironment::Testnet;
+    }
+    let store_label = match &a.redis {
+        Some(url) => {
+            let url = url.clone();
+            opts.store = std::sync::Arc::new(move || {
+                let cfg = dolphin_store::RedisConfig::single(&url);
+                dolphin_store::RedisMemory::connect(cfg).map(|m| {
+                    std::sync::Arc::new(m) as std::sync::Arc<dyn dolphin_store::SystemMemory>
+                })
+            });
+            format!("redis {}", a.redis.as_deref().unwrap_or_default())
+        }
+        None => "embedded".to_string(),
+    };
+    let paper = build_paper_node(&opts)?;
+    let r = &paper.report;
+    let rows = [
+        (
+            "mode",
+            if a.dry_run {
+                "dry run (not connected)"
+            } else {
+                "paper"
+            }
+            .to_string(),
+        ),
+        ("config", opts.system.name.clone()),
+        ("champion hash", r.champion_hash.clone()),
+        ("trader", r.trader_id.clone()),
+        (
+            "market data",
+            format!("Binance USD-M futures, {}", r.environment),
+        ),
+        ("data clients", r.data_clients.join(", ")),
+        (
+            "execution clients",
+            format!("{} (sandbox)", r.exec_clients.join(", ")),
+        ),
+        ("starting balance", r.starting_balance.clone()),
+        ("actors", r.actors.join(", ")),
+        ("strategies", r.strategies.join(", ")),
+        ("panel", format!("{} assets", r.bar_types.len())),
+        ("driver bar", r.driver.clone()),
+        ("store", store_label),
+    ];
+    print!("{}", render("DOLPHIN paper node", &rows));
+    if a.dry_run {
+        return Ok(());
+    }
+    run_paper_node(paper)
+}
+
+#[cfg(not(feature = "nautilus"))]
+pub fn run(_a: Args) -> anyhow::Result<()> {
+    anyhow::bail!("this dolphin was built without the `nautilus` feature; rebuild with it")
+}

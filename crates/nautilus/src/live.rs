@@ -1,0 +1,240 @@
+//! The paper-trading live node (issue 7 item 4; S §12.2 "paper on live data"): a Nautilus
+//! `LiveNode` with the Binance USD-M futures **data** client (klines of the panel), the Nautilus
+//! **sandbox** execution client on venue `BINANCE` (simulated fills on live prices), the
+//! [`ScannerActor`] (klines → `latest_eigen_scan` in the store) and the [`DolphinActor`] in live
+//! mode (scan → engine → market orders to the sandbox).
+//!
+//! [`build_paper_node`] builds and validates the node without connecting; `dolphin paper
+//! --dry-run` stops there. [`run_paper_node`] connects and runs until Ctrl-C.
+
+use crate::actor::DolphinActor;
+use crate::config::{ActorMode, DolphinActorConfig, StoreConnector, embedded_store};
+use crate::day_source::DayFrames;
+use crate::instruments::{VENUE, bar_type};
+use crate::scan_publisher::ScanPublisher;
+use crate::scanner_actor::ScannerActor;
+use dolphin_engine::champion::champion_hash;
+use dolphin_runtime::SystemConfig;
+use dolphin_scanner::ScannerConfig;
+use nautilus_binance::common::enums::{BinanceEnvironment, BinanceProductType};
+use nautilus_binance::config::BinanceDataClientConfig;
+use nautilus_binance::factories::BinanceDataClientFactory;
+use nautilus_common::enums::Environment;
+use nautilus_common::logging::logger::LoggerConfig;
+use nautilus_live::node::LiveNode;
+use nautilus_model::enums::{AccountType, BookType, OmsType};
+use nautilus_model::identifiers::{AccountId, TraderId, Venue};
+use nautilus_model::types::{Currency, Money};
+use nautilus_sandbox::config::SandboxExecutionClientConfig;
+use nautilus_sandbox::factory::SandboxExecutionClientFactory;
+
+/// Which Binance endpoints the data client uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaperEnvironment {
+    /// Production market data (`fstream.binance.com`); orders stay in the sandbox.
+    Mainnet,
+    /// Binance futures testnet.
+    Testnet,
+}
+
+/// What the paper node is built from.
+#[derive(Clone)]
+pub struct PaperOptions {
+    /// Engine parameters (blue or green).
+    pub system: SystemConfig,
+    /// The panel: Binance USD-M symbols (`BTCUSDT`, ...), the scanner's and engine's column order.
+    pub assets: Vec<String>,
+    pub environment: PaperEnvironment,
+    /// Nautilus trader id, `NAME-TAG`.
+    pub trader_id: String,
+    /// The store both actors use (embedded by default; Redis for a multi-process setup).
+    pub store: StoreConnector,
+    pub scanner: ScannerConfig,
+    /// Nautilus's own log level on stdout.
+    pub log_level: log::LevelFilter,
+}
+
+impl PaperOptions {
+    /// Defaults: blue config, mainnet data, trader `DOLPHIN-001`, embedded store, the scanner's
+    /// default windows.
+    pub fn new(system: SystemConfig, assets: Vec<String>) -> Self {
+        Self {
+            system,
+            assets,
+            environment: PaperEnvironment::Mainnet,
+            trader_id: "DOLPHIN-001".into(),
+            store: embedded_store(),
+            scanner: ScannerConfig::default(),
+            log_level: log::LevelFilter::Info,
+        }
+    }
+}
+
+/// What was built, for the dry-run report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaperReport {
+    pub trader_id: String,
+    pub environment: String,
+    pub data_clients: Vec<String>,
+    pub exec_clients: Vec<String>,
+    pub actors: Vec<String>,
+    pub strategies: Vec<String>,
+    /// One kline bar type per panel asset.
+    pub bar_types: Vec<String>,
+    /// The bar type that drives the DolphinActor (the volatility reference asset).
+    pub driver: String,
+    pub champion_hash: String,
+    pub starting_balance: String,
+}
+
+/// A built, not yet started, paper node.
+pub struct PaperNode {
+    pub node: LiveNode,
+    pub report: PaperReport,
+}
+
+/// Builds the paper node (no network access happens here) and checks that every part is
+/// registered: one data client, one execution client, the scanner actor and the strategy.
+pub fn build_paper_node(opts: &PaperOptions) -> anyhow::Result<PaperNode> {
+    opts.system
+        .engine
+        .validate()
+        .map_err(|m| anyhow::anyhow!("engine config: {m}"))?;
+    anyhow::ensure!(!opts.assets.is_empty(), "paper: the asset panel is empty");
+    for a in &opts.assets {
+        anyhow::ensure!(
+            !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()),
+            "paper: `{a}` is not a Binance USD-M symbol (e.g. BTCUSDT)"
+        );
+    }
+    let driver_asset = if opts
+        .assets
+        .contains(&opts.system.engine.vol_reference_asset)
+    {
+        opts.system.engine.vol_reference_asset.clone()
+    } else {
+        opts.assets[0].clone()
+    };
+    let trader_id = TraderId::new(opts.trader_id.as_str());
+    let data_config = BinanceDataClientConfig {
+        product_types: vec![BinanceProductType::UsdM],
+        environment: match opts.environment {
+            PaperEnvironment::Mainnet => BinanceEnvironment::Live,
+            PaperEnvironment::Testnet => BinanceEnvironment::Testnet,
+        },
+        api_key: None,
+        api_secret: None,
+        ..Default::default()
+    };
+    let balance = Money::new(opts.system.engine.initial_capital, Currency::USDT());
+    let sandbox_config = SandboxExecutionClientConfig::builder()
+        .trader_id(trader_id)
+        .account_id(AccountId::from(format!("{VENUE}-001").as_str()))
+        .venue(Venue::from(VENUE))
+        .starting_balances(vec![balance])
+        .oms_type(OmsType::Netting)
+        .account_type(AccountType::Margin)
+        .book_type(BookType::L1_MBP)
+        .build();
+    let mut node = LiveNode::builder(trader_id, Environment::Live)?
+        .with_name("DOLPHIN-PAPER")
+        .with_logging(LoggerConfig {
+            stdout_level: opts.log_level,
+            ..Default::default()
+        })
+        .add_data_client(
+            None,
+            Box::new(BinanceDataClientFactory::new()),
+            Box::new(data_config),
+        )?
+        .add_simulated_exec_client(
+            None,
+            Box::new(SandboxExecutionClientFactory::new()),
+            Box::new(sandbox_config),
+        )?
+        .build()?;
+
+    let bar_types: Vec<_> = opts.assets.iter().map(|a| bar_type(a)).collect();
+    let publisher = ScanPublisher::new(opts.assets.clone(), opts.scanner.clone(), 60_000)
+        .map_err(|e| anyhow::anyhow!("scanner config: {e}"))?;
+    node.add_actor(ScannerActor::new(
+        publisher,
+        bar_types.clone(),
+        opts.store.clone(),
+    ))?;
+
+    let mut actor_cfg = DolphinActorConfig::new(opts.system.engine.clone());
+    actor_cfg.store = opts.store.clone();
+    actor_cfg.mode = ActorMode::Live {
+        assets: opts.assets.clone(),
+    };
+    actor_cfg.bar_type = Some(bar_type(&driver_asset));
+    actor_cfg.route_venue = Some(VENUE.to_string());
+    actor_cfg.restore_capital = true;
+    node.add_strategy(DolphinActor::new(
+        actor_cfg,
+        Box::new(DayFrames::new(std::iter::empty())),
+    ))?;
+
+    let kernel = node.kernel();
+    let data_clients: Vec<String> = kernel
+        .data_engine()
+        .registered_clients()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let exec_clients: Vec<String> = kernel
+        .exec_engine
+        .borrow()
+        .client_ids()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let trader = kernel.trader().borrow();
+    let actors: Vec<String> = trader.actor_ids().iter().map(ToString::to_string).collect();
+    let strategies: Vec<String> = trader
+        .strategy_ids()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    drop(trader);
+    anyhow::ensure!(
+        data_clients.len() == 1,
+        "paper: expected one data client, got {data_clients:?}"
+    );
+    anyhow::ensure!(
+        exec_clients.len() == 1,
+        "paper: expected one execution client, got {exec_clients:?}"
+    );
+    anyhow::ensure!(
+        strategies.iter().any(|s| s == "DOLPHIN-001"),
+        "paper: DolphinActor not registered ({strategies:?})"
+    );
+    anyhow::ensure!(
+        actors.iter().any(|a| a == "DOLPHIN-SCANNER-001"),
+        "paper: ScannerActor not registered ({actors:?})"
+    );
+    let report = PaperReport {
+        trader_id: trader_id.to_string(),
+        environment: format!("{:?}", opts.environment),
+        data_clients,
+        exec_clients,
+        actors,
+        strategies,
+        bar_types: bar_types.iter().map(ToString::to_string).collect(),
+        driver: bar_type(&driver_asset).to_string(),
+        champion_hash: champion_hash(&opts.system.engine),
+        starting_balance: balance.to_string(),
+    };
+    Ok(PaperNode { node, report })
+}
+
+/// Connects and runs the node until it is stopped (Ctrl-C). Needs network access to Binance.
+pub fn run_paper_node(mut paper: PaperNode) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move { paper.node.run().await })
+}
