@@ -490,6 +490,10 @@ impl DolphinActor {
                 now_ms - scan.timestamp_ms
             );
         }
+        if self.last_scan_number >= 0 && scan.scan_number > self.last_scan_number + 1 {
+            self.log.borrow_mut().scans_skipped +=
+                (scan.scan_number - self.last_scan_number - 1) as u64;
+        }
         self.last_scan_number = scan.scan_number;
         Some(scan)
     }

@@ -96,6 +96,8 @@ pub struct ActorLog {
     pub scans_duplicate: u64,
     /// Live mode: scans more than 10 s from the bar (warned, still stepped).
     pub scans_stale: u64,
+    /// Live mode: scans never stepped (gaps in `scan_number` between two stepped scans).
+    pub scans_skipped: u64,
 }
 
 /// A handle on an [`ActorLog`] shared between the actor and its runner (single thread, as

@@ -151,8 +151,13 @@ fn live_pipeline_on_real_klines_equals_the_replay() {
     assert_eq!(l.trades, r.trades);
     assert_eq!(l.days, r.days);
     assert_eq!(
-        (l.scans_missing, l.scans_duplicate, l.scans_stale),
-        (0, 0, 0)
+        (
+            l.scans_missing,
+            l.scans_duplicate,
+            l.scans_stale,
+            l.scans_skipped
+        ),
+        (0, 0, 0, 0)
     );
     assert_eq!(
         l.days.iter().map(|d| d.date).collect::<Vec<_>>(),
@@ -221,6 +226,22 @@ fn duplicate_stale_and_missing_scans() {
         "{:?}",
         a.log().borrow().store_errors
     );
+    // Scans 2 and 3 were replaced before a bar read them: scan 4 is stepped, 2 are skipped.
+    put_scan(
+        &store,
+        &scan_value(
+            &assets,
+            &[96_200.0, 1_802.0],
+            t0 + 4 * MINUTE,
+            t0 + 5 * MINUTE,
+            4,
+            &row,
+        ),
+    );
+    a.on_bar(&kline_bar("BTCUSDT", t0 + 5 * MINUTE, 1.0))
+        .unwrap();
+    assert_eq!(a.engine().unwrap().bar_count(), 3);
+    assert_eq!(a.log().borrow().scans_skipped, 2);
 }
 
 #[test]
