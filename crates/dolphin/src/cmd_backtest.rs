@@ -64,9 +64,21 @@ pub struct Args {
     /// reconciliation.json).
     #[arg(long, value_enum, default_value_t = EngineKind::Standalone)]
     engine: EngineKind,
+    /// With `--engine nautilus`: the actor's store is this Redis server (e.g.
+    /// redis://127.0.0.1:6379) instead of an embedded one; per-date results go to
+    /// DOLPHIN_PNL_BLUE and the capital state to DOLPHIN_STATE_BLUE["latest_nautilus"].
+    #[arg(long)]
+    redis: Option<String>,
+    /// With `--engine nautilus`: start from the capital stored by the previous run (S §17.6),
+    /// if its champion parameter hash matches this config.
+    #[arg(long)]
+    resume: bool,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
+    if a.engine != EngineKind::Nautilus && (a.redis.is_some() || a.resume) {
+        anyhow::bail!("--redis and --resume need --engine nautilus (the actor owns the store)");
+    }
     let cfg = match &a.config {
         Some(p) => SystemConfig::load(p)?,
         None => SystemConfig::blue(),
@@ -137,7 +149,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             },
         ),
         EngineKind::Nautilus => {
-            let run = run_nautilus(&cfg, &files, setup, context.clone(), &bar)?;
+            let store = NautilusStore {
+                redis: a.redis.clone(),
+                resume: a.resume,
+            };
+            let run = run_nautilus(&cfg, &files, setup, context.clone(), &store, &bar)?;
             reconciliation = Some(run.1);
             Ok(run.0)
         }
@@ -222,6 +238,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where the Nautilus actor keeps its state.
+#[cfg_attr(not(feature = "nautilus"), allow(dead_code))]
+struct NautilusStore {
+    redis: Option<String>,
+    resume: bool,
+}
+
 /// The replay on NautilusTrader (`--engine nautilus`): the same providers and posture source as
 /// the standalone run, the day files read up front (a bad file fails before anything runs).
 #[cfg(feature = "nautilus")]
@@ -230,13 +253,15 @@ fn run_nautilus(
     files: &[(UtcDate, PathBuf)],
     setup: impl FnOnce(&mut dolphin_engine::NDAlphaEngine) + 'static,
     context: Option<Rc<dyn Fn(UtcDate) -> DayContext>>,
+    store: &NautilusStore,
     bar: &ProgressBar,
 ) -> anyhow::Result<(
     dolphin_runtime::BacktestResult,
     dolphin_nautilus::Reconciliation,
 )> {
     let progress = bar.clone();
-    let opts = dolphin_nautilus::NautilusOptions {
+    let mut opts = dolphin_nautilus::NautilusOptions {
+        restore_capital: store.resume,
         engine_setup: Some(dolphin_nautilus::engine_setup(setup)),
         day_context: context,
         on_day_read: Some(Rc::new(move |done, _| {
@@ -245,8 +270,19 @@ fn run_nautilus(
         })),
         ..Default::default()
     };
+    if let Some(url) = &store.redis {
+        // Fail here, naming the server, rather than run on local state (the actor would only
+        // warn: S §17 makes an unreachable store non-fatal for a live node).
+        let mem = dolphin_store::RedisMemory::connect(dolphin_store::RedisConfig::single(url))
+            .with_context(|| format!("cannot reach the store at {url}"))?;
+        let mem: std::sync::Arc<dyn dolphin_store::SystemMemory> = std::sync::Arc::new(mem);
+        opts.store = dolphin_nautilus::shared_store(mem);
+    }
     let run = dolphin_nautilus::run_nautilus_backtest_with(cfg, files, &opts)
         .context("Nautilus backtest failed")?;
+    for e in &run.log.store_errors {
+        eprintln!("warning: store: {e}");
+    }
     if !run.reconciliation.is_clean() {
         eprintln!(
             "warning: Nautilus reconciliation found {} difference(s); see reconciliation.json",
@@ -262,6 +298,7 @@ fn run_nautilus(
     _files: &[(UtcDate, PathBuf)],
     _setup: impl FnOnce(&mut dolphin_engine::NDAlphaEngine) + 'static,
     _context: Option<Rc<dyn Fn(UtcDate) -> DayContext>>,
+    _store: &NautilusStore,
     _bar: &ProgressBar,
 ) -> anyhow::Result<(dolphin_runtime::BacktestResult, NoReconciliation)> {
     anyhow::bail!("this dolphin was built without the `nautilus` feature; rebuild with it")

@@ -1,7 +1,9 @@
 //! `dolphin paper`: the paper trader on live Binance data inside a NautilusTrader `LiveNode`
 //! (Binance USD-M data client, sandbox execution, scanner actor, DolphinActor in live mode).
 
+#[cfg(feature = "nautilus")]
 use crate::table::render;
+#[cfg(feature = "nautilus")]
 use dolphin_runtime::SystemConfig;
 use std::path::PathBuf;
 
@@ -26,6 +28,7 @@ pub struct Args {
 }
 
 /// The 16 symbols of `data/sample/klines-1m` (data/README.md).
+#[cfg(feature = "nautilus")]
 pub const DEFAULT_PANEL: [&str; 16] = [
     "ADAUSDT",
     "AVAXUSDT",
@@ -116,6 +119,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 }
 
 #[cfg(not(feature = "nautilus"))]
+#[allow(dead_code)] // the flags are parsed but unused without Nautilus
 pub fn run(_a: Args) -> anyhow::Result<()> {
     anyhow::bail!("this dolphin was built without the `nautilus` feature; rebuild with it")
 }

@@ -95,6 +95,109 @@ fn nautilus_engine_follows_a_posture_trace_like_the_standalone_one() {
     assert_eq!(postures[3], "\"HIBERNATE\"");
 }
 
+fn days_of(out: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(out.join("days.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// S §17.6 with a real Redis server: a run writes its per-date results and capital state, the
+/// next run with `--resume` starts from that capital.
+#[test]
+fn nautilus_runs_resume_capital_from_redis() {
+    use dolphin_store::SystemMemory;
+    if !dolphin_store::testkit::require_redis("nautilus_runs_resume_capital_from_redis") {
+        return;
+    }
+    let server = dolphin_store::testkit::RedisServer::start().unwrap();
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, c) = (
+        dir.path().join("a"),
+        dir.path().join("b"),
+        dir.path().join("c"),
+    );
+    let common = [
+        "backtest",
+        "--no-plot",
+        "--engine",
+        "nautilus",
+        "--redis",
+        &url,
+    ];
+    let with = |extra: &[&str]| -> Vec<String> {
+        common.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    let run = |args: Vec<String>| {
+        dolphin(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    };
+    run(with(&["--to", "2025-05-06", "--out", a.to_str().unwrap()]));
+    let first = days_of(&a);
+    let capital_a = first.last().unwrap()["capital"].as_f64().unwrap();
+    assert_ne!(capital_a, 25_000.0, "the first days trade");
+
+    let mem =
+        dolphin_store::RedisMemory::connect(dolphin_store::RedisConfig::single(&url)).unwrap();
+    let state: serde_json::Value = serde_json::from_str(
+        &mem.get("DOLPHIN_STATE_BLUE", "latest_nautilus")
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(state["capital"].as_f64().unwrap(), capital_a);
+    assert_eq!(state["date"], "2025-05-06");
+    assert_eq!(
+        state["param_hash"],
+        "725afdbaa3783b37432d53b53698aab37001f474ec3fdae105a0def766432c08"
+    );
+    for d in &first {
+        let date = d["date"].as_str().unwrap();
+        let pnl: serde_json::Value =
+            serde_json::from_str(&mem.get("DOLPHIN_PNL_BLUE", date).unwrap().unwrap()).unwrap();
+        assert_eq!(pnl["capital"], d["capital"], "{date}");
+    }
+
+    // --resume: the next days start from the stored capital; without it, from 25 000.
+    run(with(&[
+        "--from",
+        "2025-05-07",
+        "--resume",
+        "--out",
+        b.to_str().unwrap(),
+    ]));
+    run(with(&[
+        "--from",
+        "2025-05-07",
+        "--out",
+        c.to_str().unwrap(),
+    ]));
+    let start = |days: &[serde_json::Value]| {
+        days[0]["capital"].as_f64().unwrap() - days[0]["pnl"].as_f64().unwrap()
+    };
+    assert!((start(&days_of(&b)) - capital_a).abs() < 1e-6);
+    assert!((start(&days_of(&c)) - 25_000.0).abs() < 1e-6);
+
+    // An unreachable store is an error naming it, before anything runs.
+    let out = Command::new(env!("CARGO_BIN_EXE_dolphin"))
+        .args([
+            "backtest",
+            "--no-plot",
+            "--engine",
+            "nautilus",
+            "--redis",
+            "redis://127.0.0.1:1",
+            "--out",
+            dir.path().join("d").to_str().unwrap(),
+        ])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("redis://127.0.0.1:1"));
+}
+
 #[test]
 fn paper_dry_run_builds_the_live_node() {
     let out = dolphin(&["paper", "--dry-run", "--assets", "BTCUSDT,ETHUSDT"]);

@@ -40,6 +40,9 @@ pub struct NautilusOptions {
     pub day_context: Option<DayContextFn>,
     /// Called once per day file read (progress reporting).
     pub on_day_read: Option<std::rc::Rc<dyn Fn(usize, usize)>>,
+    /// Start from the capital in `DOLPHIN_STATE_BLUE["latest_nautilus"]` when its parameter
+    /// hash matches (S §17.6 capital continuity across runs).
+    pub restore_capital: bool,
 }
 
 impl Default for NautilusOptions {
@@ -50,6 +53,7 @@ impl Default for NautilusOptions {
             engine_setup: None,
             day_context: None,
             on_day_read: None,
+            restore_capital: false,
         }
     }
 }
@@ -162,6 +166,7 @@ pub fn run_nautilus_frames(
     actor_cfg.end_of_data = Some(last_date);
     actor_cfg.engine_setup = opts.engine_setup.clone();
     actor_cfg.day_context = opts.day_context.clone();
+    actor_cfg.restore_capital = opts.restore_capital;
     let actor = DolphinActor::new(
         actor_cfg,
         Box::new(DayFrames::new(frames.into_iter().map(|(_, f)| f))),
