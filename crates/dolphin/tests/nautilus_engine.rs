@@ -95,6 +95,37 @@ fn nautilus_engine_follows_a_posture_trace_like_the_standalone_one() {
     assert_eq!(postures[3], "\"HIBERNATE\"");
 }
 
+/// The OB layer replayed from file reaches the actor's engine: same trade, same OB rules.
+#[test]
+fn nautilus_engine_applies_the_ob_layer_like_the_standalone_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, n) = (dir.path().join("s"), dir.path().join("n"));
+    for (engine, out) in [("standalone", &s), ("nautilus", &n)] {
+        dolphin(&[
+            "backtest",
+            "--no-plot",
+            "--engine",
+            engine,
+            "--config",
+            "configs/ob-capture.yml",
+            "--data",
+            "data/sample/ob/days",
+            "--ob",
+            "data/sample/ob/ob_features.parquet",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+    }
+    same_outputs(&s, &n);
+    let trades = std::fs::read_to_string(n.join("trades.jsonl")).unwrap();
+    assert!(
+        trades.contains(
+            r#""ob_rules":["OB1_ARS","OB2_BOOST","OB3_MARKET_MULT","OB5_CALM","OB_EDGE"]"#
+        ),
+        "{trades}"
+    );
+}
+
 fn days_of(out: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(out.join("days.jsonl"))
         .unwrap()
