@@ -67,16 +67,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 }
                 verified += 1;
             }
-            frame.timestamp.push(panel.open_time[r]);
-            frame.scan_number.push(r as i64);
-            frame.vel_div.push(row.vel_div);
-            frame.v50_vel.push(row.v50);
-            frame.v150_vel.push(row.v150);
-            frame.v300_vel.push(row.v300);
-            frame.v750_vel.push(row.v750);
-            frame.instability_50.push(row.instability_50);
-            frame.instability_150.push(row.instability_150);
-            frame.prices.extend_from_slice(closes);
+            row.append_to(&mut frame, panel.open_time[r], r as i64, closes);
         }
         bar.set_position(range.end as u64);
         bar.set_message(date.to_string());

@@ -95,16 +95,7 @@ fn live_pipeline_on_real_klines_equals_the_replay() {
         for r in range.clone() {
             let closes = closes_of(r);
             let row: ScanRow = scanner.push(&closes);
-            f.timestamp.push(panel.open_time[r]);
-            f.scan_number.push(r as i64);
-            f.vel_div.push(row.vel_div);
-            f.v50_vel.push(row.v50);
-            f.v150_vel.push(row.v150);
-            f.v300_vel.push(row.v300);
-            f.v750_vel.push(row.v750);
-            f.instability_50.push(row.instability_50);
-            f.instability_150.push(row.instability_150);
-            f.prices.extend_from_slice(&closes);
+            row.append_to(&mut f, panel.open_time[r], r as i64, &closes);
         }
         frames.push(f);
     }

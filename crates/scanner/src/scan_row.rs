@@ -39,6 +39,27 @@ impl ScanRow {
         n_assets: [0; 4],
     };
 
+    /// Appends this row to a day file (B §3.1 columns) as the row at `timestamp_ms` with global
+    /// `scan_number` and the panel's `closes` — how `dolphin scan` writes day files.
+    pub fn append_to(
+        &self,
+        frame: &mut dolphin_core::DayFrame,
+        timestamp_ms: i64,
+        scan_number: i64,
+        closes: &[f64],
+    ) {
+        frame.timestamp.push(timestamp_ms);
+        frame.scan_number.push(scan_number);
+        frame.vel_div.push(self.vel_div);
+        frame.v50_vel.push(self.v50);
+        frame.v150_vel.push(self.v150);
+        frame.v300_vel.push(self.v300);
+        frame.v750_vel.push(self.v750);
+        frame.instability_50.push(self.instability_50);
+        frame.instability_150.push(self.instability_150);
+        frame.prices.extend_from_slice(closes);
+    }
+
     /// The four velocities in window order.
     pub fn velocities(&self) -> [f64; 4] {
         [self.v50, self.v150, self.v300, self.v750]
@@ -69,5 +90,48 @@ impl ScanRow {
             l[2],
             l[3],
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dolphin_core::{DayFrame, UtcDate};
+
+    #[test]
+    fn append_to_writes_one_day_file_row() {
+        let mut f = DayFrame::empty(
+            UtcDate::new(2025, 5, 5).unwrap(),
+            vec!["AUSDT".into(), "BUSDT".into()],
+        );
+        let row = ScanRow {
+            vel_div: -0.03,
+            v50: -0.01,
+            v150: 0.005,
+            v300: 0.001,
+            v750: 0.02,
+            instability_50: 0.4,
+            instability_150: 0.3,
+            ..ScanRow::NAN
+        };
+        ScanRow::NAN.append_to(&mut f, 1_746_403_200_000, 7, &[1.0, f64::NAN]);
+        row.append_to(&mut f, 1_746_403_260_000, 8, &[1.5, 2.5]);
+        f.check_shape().unwrap();
+        assert_eq!(f.timestamp, [1_746_403_200_000, 1_746_403_260_000]);
+        assert_eq!(f.scan_number, [7, 8]);
+        assert!(f.vel_div[0].is_nan());
+        assert_eq!(
+            (
+                f.vel_div[1],
+                f.v50_vel[1],
+                f.v150_vel[1],
+                f.v300_vel[1],
+                f.v750_vel[1]
+            ),
+            (-0.03, -0.01, 0.005, 0.001, 0.02)
+        );
+        assert_eq!((f.instability_50[1], f.instability_150[1]), (0.4, 0.3));
+        assert_eq!(f.row_prices(1), [1.5, 2.5]);
+        assert!(f.row_prices(0)[1].is_nan());
     }
 }
