@@ -140,6 +140,28 @@ fn to_macro(m: &MacroFeatures) -> ObMacro {
     }
 }
 
+/// The engine's OB hook for a provider with `features(asset, ts)`, `market(ts)` and a
+/// `multiplier` (B §9.4): the same mapping for the replayed and the live source.
+macro_rules! impl_ob_provider {
+    ($provider:ty) => {
+        impl ObProvider for $provider {
+            fn signal(&self, asset: &str, ts_ms: i64) -> Option<ObSignal> {
+                self.features(asset, ts_ms).as_ref().map(to_signal)
+            }
+            fn placement(&self, asset: &str, ts_ms: i64) -> Option<ObPlacement> {
+                self.features(asset, ts_ms).as_ref().map(to_placement)
+            }
+            fn macro_state(&self, ts_ms: i64) -> Option<ObMacro> {
+                self.market(ts_ms).as_ref().map(to_macro)
+            }
+            fn market_multiplier(&self, direction: Direction, ts_ms: i64) -> f64 {
+                self.multiplier
+                    .multiplier(direction, self.market(ts_ms).as_ref())
+            }
+        }
+    };
+}
+
 /// Replay provider over a recorded feature table (B §9; SPEC §3).
 #[derive(Debug, Clone)]
 pub struct ReplayObProvider {
@@ -177,21 +199,7 @@ impl ReplayObProvider {
     }
 }
 
-impl ObProvider for ReplayObProvider {
-    fn signal(&self, asset: &str, ts_ms: i64) -> Option<ObSignal> {
-        self.features(asset, ts_ms).as_ref().map(to_signal)
-    }
-    fn placement(&self, asset: &str, ts_ms: i64) -> Option<ObPlacement> {
-        self.features(asset, ts_ms).as_ref().map(to_placement)
-    }
-    fn macro_state(&self, ts_ms: i64) -> Option<ObMacro> {
-        self.market(ts_ms).as_ref().map(to_macro)
-    }
-    fn market_multiplier(&self, direction: Direction, ts_ms: i64) -> f64 {
-        self.multiplier
-            .multiplier(direction, self.market(ts_ms).as_ref())
-    }
-}
+impl_ob_provider!(ReplayObProvider);
 
 #[derive(Debug)]
 struct LiveInner {
@@ -291,21 +299,7 @@ impl LiveObProvider {
     }
 }
 
-impl ObProvider for LiveObProvider {
-    fn signal(&self, asset: &str, ts_ms: i64) -> Option<ObSignal> {
-        self.features(asset, ts_ms).as_ref().map(to_signal)
-    }
-    fn placement(&self, asset: &str, ts_ms: i64) -> Option<ObPlacement> {
-        self.features(asset, ts_ms).as_ref().map(to_placement)
-    }
-    fn macro_state(&self, ts_ms: i64) -> Option<ObMacro> {
-        self.market(ts_ms).as_ref().map(to_macro)
-    }
-    fn market_multiplier(&self, direction: Direction, ts_ms: i64) -> f64 {
-        self.multiplier
-            .multiplier(direction, self.market(ts_ms).as_ref())
-    }
-}
+impl_ob_provider!(LiveObProvider);
 
 #[cfg(test)]
 mod tests {
