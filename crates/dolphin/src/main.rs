@@ -1,6 +1,7 @@
 //! `dolphin`: the command line of DOLPHIN.
 
 mod cmd_backtest;
+mod cmd_exchange;
 mod cmd_mc;
 mod cmd_ob;
 mod cmd_paper;
@@ -34,6 +35,9 @@ enum Command {
     /// Paper trading on live Binance data in a NautilusTrader LiveNode (`--dry-run` builds and
     /// validates it without connecting).
     Paper(cmd_paper::Args),
+    /// A local Binance USD-M exchange on 127.0.0.1 replaying captures and klines (REST +
+    /// websocket streams) with fault injection, for tests and demos.
+    Exchange(cmd_exchange::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -44,5 +48,6 @@ fn main() -> anyhow::Result<()> {
         Command::Mc(a) => cmd_mc::run(a),
         Command::Ob(a) => cmd_ob::run(a),
         Command::Paper(a) => cmd_paper::run(a),
+        Command::Exchange(a) => cmd_exchange::run(a),
     }
 }
