@@ -5,6 +5,7 @@ mod cmd_mc;
 mod cmd_ob;
 mod cmd_paper;
 mod cmd_scan;
+mod cmd_serve;
 mod paths;
 mod table;
 
@@ -34,6 +35,9 @@ enum Command {
     /// Paper trading on live Binance data in a NautilusTrader LiveNode (`--dry-run` builds and
     /// validates it without connecting).
     Paper(cmd_paper::Args),
+    /// The supervised system: ACB processor, watchdog, MC flow and the trader on one
+    /// event-time clock (`--replay DIR` or `--live`; `--dry-run` prints the plan).
+    Serve(cmd_serve::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -44,5 +48,6 @@ fn main() -> anyhow::Result<()> {
         Command::Mc(a) => cmd_mc::run(a),
         Command::Ob(a) => cmd_ob::run(a),
         Command::Paper(a) => cmd_paper::run(a),
+        Command::Serve(a) => cmd_serve::run(a),
     }
 }
