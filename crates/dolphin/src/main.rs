@@ -1,6 +1,7 @@
 //! `dolphin`: the command line of DOLPHIN.
 
 mod cmd_backtest;
+mod cmd_exchange;
 mod cmd_mc;
 mod cmd_ob;
 mod cmd_paper;
@@ -38,6 +39,9 @@ enum Command {
     /// The supervised system: ACB processor, watchdog, MC flow and the trader on one
     /// event-time clock (`--replay DIR` or `--live`; `--dry-run` prints the plan).
     Serve(cmd_serve::Args),
+    /// A local Binance USD-M exchange on 127.0.0.1 replaying captures and klines (REST +
+    /// websocket streams) with fault injection, for tests and demos.
+    Exchange(cmd_exchange::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -49,5 +53,6 @@ fn main() -> anyhow::Result<()> {
         Command::Ob(a) => cmd_ob::run(a),
         Command::Paper(a) => cmd_paper::run(a),
         Command::Serve(a) => cmd_serve::run(a),
+        Command::Exchange(a) => cmd_exchange::run(a),
     }
 }
