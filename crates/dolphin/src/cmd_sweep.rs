@@ -107,7 +107,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let folds = a.folds.unwrap_or(spec.folds);
     let mode = a.fold_mode.unwrap_or(spec.fold_mode);
     let report = finish(&state, &spec, &plan, &data, folds, mode)?;
-    let cpu = cpu_seconds() - cpu0;
+    let cpu = cpu_seconds().zip(cpu0).map(|(a, b)| a - b);
 
     println!("DOLPHIN sweep {} — ranked by {}", spec.name, spec.metric);
     print!("{}", ranked_table(&report, a.show));

@@ -219,12 +219,8 @@ fn serve_equals_traced_backtest_on_all_shared_days() {
         "--out",
         s(&days),
     ]);
-    let factors = [
-        "--indicators",
-        s(&shared.join("indicators")),
-        "--funding",
-        s(&shared.join("funding")),
-    ];
+    let (indicators, funding) = (shared.join("indicators"), shared.join("funding"));
+    let factors = ["--indicators", s(&indicators), "--funding", s(&funding)];
     serve_and_backtest(&days, "embedded", &tmp.path().join("embedded"), &factors);
     if require_redis("serve_equals_traced_backtest_on_all_shared_days") {
         let server = RedisServer::start().unwrap();

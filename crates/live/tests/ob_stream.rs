@@ -270,7 +270,11 @@ async fn bad_wire_input_is_counted_and_survived() {
         .map(|l| l.unwrap().split_once(' ').unwrap().1.to_string())
         .filter(|j| j.starts_with("{\"stream\""))
         .collect();
-    let depth: Vec<&String> = frames.iter().filter(|f| f.contains("@depth")).collect();
+    let depth: Vec<String> = frames
+        .iter()
+        .filter(|f| f.contains("@depth"))
+        .cloned()
+        .collect();
     let repeat = depth[200].clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
