@@ -66,6 +66,9 @@ fn short(v: f64) -> String {
     }
 }
 
+/// The x axis, the y axis and the cells `grid[y][x]` (`None` for an empty cell).
+pub type HeatGrid = (Axis, Axis, Vec<Vec<Option<f64>>>);
+
 /// The grid of best metric values: `grid[y][x]`, `None` for an empty cell.
 pub fn heat_grid(
     records: &[TrialRecord],
@@ -73,7 +76,7 @@ pub fn heat_grid(
     py: &str,
     metric: &str,
     minimise: bool,
-) -> Option<(Axis, Axis, Vec<Vec<Option<f64>>>)> {
+) -> Option<HeatGrid> {
     let pts: Vec<(f64, f64, f64)> = records
         .iter()
         .filter_map(|r| {
