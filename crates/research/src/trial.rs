@@ -129,6 +129,9 @@ impl TrialConfig {
             name: name.to_string(),
             champion: false,
             engine: self.engine.clone(),
+            // bar_seconds (SPEC D1) does not reach the engine (it counts bars); the sweep
+            // keeps the default. (Lead: semantic merge fix after `live` added the key.)
+            ..SystemConfig::blue()
         }
     }
 }
