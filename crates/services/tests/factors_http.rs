@@ -6,11 +6,11 @@ use axum::extract::Query;
 use axum::routing::get;
 use axum::{Json, Router};
 use dolphin_core::UtcDate;
+use dolphin_services::ServicesConfig;
 use dolphin_services::config::FactorUrls;
 use dolphin_services::factors_http::FactorPoller;
 use dolphin_services::run_files::RunFiles;
 use dolphin_services::service::Ctx;
-use dolphin_services::ServicesConfig;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -144,8 +144,15 @@ async fn polled_factors_equal_the_table_rules_date_by_date() {
         dolphin_data::load_external_factors(indicators.as_deref(), Some(&funding_dir)).unwrap();
     // The sample's dates (funding known), plus April dates where Fear & Greed exists.
     let mut dates: Vec<&str> = vec![
-        "2025-05-03", "2025-05-04", "2025-05-05", "2025-05-06", "2025-05-07", "2025-05-08",
-        "2025-05-09", "2025-05-10", "2025-05-11",
+        "2025-05-03",
+        "2025-05-04",
+        "2025-05-05",
+        "2025-05-06",
+        "2025-05-07",
+        "2025-05-08",
+        "2025-05-09",
+        "2025-05-10",
+        "2025-05-11",
     ];
     if indicators.is_some() {
         dates.extend(["2025-05-01", "2025-05-02"]);
