@@ -5,6 +5,7 @@ mod cmd_mc;
 mod cmd_ob;
 mod cmd_paper;
 mod cmd_scan;
+mod inputs;
 mod paths;
 mod table;
 
