@@ -90,11 +90,23 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         ("elapsed", format!("{secs:.2} s")),
         ("bars/s", format!("{:.0}", rows as f64 / secs)),
         ("output", a.out.display().to_string()),
+        crate::inputs::table_row(&panel.warnings),
     ];
     if a.verify.is_some() {
         table.push(("verified bars", verified.to_string()));
         table.push(("max |f64 − 320-bit| lambda_hat", format!("{max_dev:.3e}")));
     }
+    let mut run = serde_json::json!({
+        "command": "scan",
+        "klines": dir.display().to_string(),
+        "symbols": panel.symbols,
+        "interval": panel.interval,
+        "bars": rows,
+        "day_files_written": written,
+    });
+    crate::inputs::add_to_run_json(&mut run, &panel.warnings, None);
+    crate::inputs::write_run_json(&a.out.join("run.json"), &run)?;
+    crate::inputs::print_warnings(&panel.warnings);
     print!("{}", render("DOLPHIN scan", &table));
     Ok(())
 }

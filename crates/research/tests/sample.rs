@@ -51,7 +51,8 @@ fn trial_replay_equals_the_backtest() {
     assert_eq!(rec.day_returns.len(), 8);
 
     // ACB on with the SPEC §3 threshold: the same trades as the backtest with the ACB layer.
-    let acb = dolphin_runtime::layers::build_acb(None, None, &files).unwrap();
+    let acb =
+        dolphin_runtime::layers::build_acb(None, None, &files, &mut Default::default()).unwrap();
     let bt = run_backtest(
         &blue,
         &files,

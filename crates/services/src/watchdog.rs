@@ -269,7 +269,8 @@ fn ob_health(ctx: &Ctx, t: EventMs) -> (bool, f64, f64) {
         }
     }
     let stale = newest.is_none_or(|n| t - n > 60_000) || dq.is_empty();
-    let med = |v: &[f64]| dolphin_risk::median(v).unwrap_or(0.0);
+    let med =
+        |v: &[f64]| dolphin_core::median(v, dolphin_core::NanRule::SkipNonFinite).unwrap_or(0.0);
     (stale, med(&dq), med(&fp))
 }
 
