@@ -73,11 +73,29 @@ pub struct Args {
     /// if its champion parameter hash matches this config.
     #[arg(long)]
     resume: bool,
+    /// Take each date's ACB value and every sub-day update from a `dolphin serve` trace
+    /// (acb.jsonl), on the bars it records (instead of --indicators/--funding).
+    #[arg(long, conflicts_with_all = ["indicators", "funding"])]
+    acb_trace: Option<PathBuf>,
+    /// Take each date's MC-Forewarner report from a `dolphin serve` trace (mc.jsonl).
+    #[arg(long, conflicts_with = "mc")]
+    mc_trace: Option<PathBuf>,
+    /// Take the circuit breaker's entry gate from a `dolphin serve` trace (cb.jsonl).
+    #[arg(long)]
+    cb_trace: Option<PathBuf>,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
     if a.engine != EngineKind::Nautilus && (a.redis.is_some() || a.resume) {
         anyhow::bail!("--redis and --resume need --engine nautilus (the actor owns the store)");
+    }
+    let traces = dolphin_services::Traces::load(
+        a.acb_trace.as_deref(),
+        a.mc_trace.as_deref(),
+        a.cb_trace.as_deref(),
+    )?;
+    if !traces.is_empty() && a.engine == EngineKind::Nautilus {
+        anyhow::bail!("--acb-trace/--mc-trace/--cb-trace replay on the standalone engine only");
     }
     let cfg = match &a.config {
         Some(p) => SystemConfig::load(p)?,
@@ -136,8 +154,21 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             e.set_ob_engine(Box::new(ob));
         }
     };
+    layers.acb |= traces.acb.is_some();
+    layers.mc_forewarner |= traces.mc.is_some();
     let mut reconciliation = None;
     let result = match a.engine {
+        EngineKind::Standalone if !traces.is_empty() => Ok(dolphin_services::run_traced_backtest(
+            &cfg,
+            &files,
+            &|d| context.as_ref().map_or_else(DayContext::default, |c| c(d)),
+            &traces,
+            setup,
+            &mut |done, _| {
+                bar.set_position(done as u64);
+            },
+        )
+        .context("traced backtest failed")?),
         EngineKind::Standalone => run_backtest(
             &cfg,
             &files,

@@ -1,10 +1,15 @@
 //! `dolphin`: the command line of DOLPHIN.
 
 mod cmd_backtest;
+mod cmd_exchange;
+mod cmd_check;
 mod cmd_mc;
 mod cmd_ob;
 mod cmd_paper;
 mod cmd_scan;
+mod cmd_serve;
+mod cmd_sweep;
+mod cmd_worker;
 mod paths;
 mod table;
 
@@ -34,6 +39,18 @@ enum Command {
     /// Paper trading on live Binance data in a NautilusTrader LiveNode (`--dry-run` builds and
     /// validates it without connecting).
     Paper(cmd_paper::Args),
+    /// The supervised system: ACB processor, watchdog, MC flow and the trader on one
+    /// event-time clock (`--replay DIR` or `--live`; `--dry-run` prints the plan).
+    Serve(cmd_serve::Args),
+    /// A local Binance USD-M exchange on 127.0.0.1 replaying captures and klines (REST +
+    /// websocket streams) with fault injection, for tests and demos.
+    Exchange(cmd_exchange::Args),
+    /// Parameter sweep (grid / seeded random) with walk-forward folds, deflated Sharpe and PBO.
+    Sweep(cmd_sweep::Args),
+    /// Sweep worker: takes jobs from Redis Streams and stores results by config hash.
+    Worker(cmd_worker::Args),
+    /// Checks: `check lookahead` truncates the data at random bars and compares every value.
+    Check(cmd_check::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -44,5 +61,10 @@ fn main() -> anyhow::Result<()> {
         Command::Mc(a) => cmd_mc::run(a),
         Command::Ob(a) => cmd_ob::run(a),
         Command::Paper(a) => cmd_paper::run(a),
+        Command::Serve(a) => cmd_serve::run(a),
+        Command::Exchange(a) => cmd_exchange::run(a),
+        Command::Sweep(a) => cmd_sweep::run(a),
+        Command::Worker(a) => cmd_worker::run(a),
+        Command::Check(a) => cmd_check::run(a),
     }
 }

@@ -176,6 +176,19 @@ impl LocalBook {
         }
     }
 
+    /// Drop the book without counting a gap (the connection carrying its diffs was lost, so
+    /// continuity is unknown): it is stale and needs a new snapshot; buffered diffs are kept
+    /// out because they belong to the old connection.
+    pub fn reset(&mut self) {
+        self.bids.clear();
+        self.asks.clear();
+        self.buffer.clear();
+        self.state = SyncState::AwaitingSnapshot;
+        if self.stale_since_ms.is_none() {
+            self.stale_since_ms = self.last_event_ms;
+        }
+    }
+
     fn set_levels(side: &mut BookSide, levels: &[Level]) {
         for l in levels {
             side.set(l.price, l.qty);
