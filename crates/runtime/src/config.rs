@@ -22,10 +22,13 @@ pub enum ConfigError {
     #[error("config {origin}: {source}")]
     Parse {
         origin: String,
-        source: serde_yaml::Error,
+        source: serde_norway::Error,
     },
-    #[error("config {origin}: {message}")]
-    Invalid { origin: String, message: String },
+    #[error("config {origin}: {source}")]
+    Invalid {
+        origin: String,
+        source: dolphin_engine::ConfigError,
+    },
     #[error("config {origin}: {source}")]
     Drift {
         origin: String,
@@ -50,15 +53,15 @@ impl SystemConfig {
     /// checks the champion hash.
     pub fn from_yaml(text: &str, origin: &str) -> Result<Self, ConfigError> {
         let cfg: SystemConfig =
-            serde_yaml::from_str(text).map_err(|source| ConfigError::Parse {
+            serde_norway::from_str(text).map_err(|source| ConfigError::Parse {
                 origin: origin.to_string(),
                 source,
             })?;
         cfg.engine
             .validate()
-            .map_err(|message| ConfigError::Invalid {
+            .map_err(|source| ConfigError::Invalid {
                 origin: origin.to_string(),
-                message,
+                source,
             })?;
         if cfg.champion {
             check_champion(&cfg.engine).map_err(|source| ConfigError::Drift {
@@ -124,6 +127,35 @@ mod tests {
             assert!(!c.champion);
             c.engine.validate().unwrap();
         }
+    }
+
+    #[test]
+    fn every_shipped_config_parses_to_its_exact_values() {
+        // The YAML crate (serde_norway, issue 16) must give exactly the values the files say;
+        // the champion hash is unchanged.
+        let b = SystemConfig::from_yaml(BLUE_YML, "blue.yml").unwrap();
+        assert_eq!(b.engine, EngineConfig::champion());
+        assert_eq!(
+            dolphin_engine::champion::champion_hash(&b.engine),
+            dolphin_engine::champion::CHAMPION_HASH
+        );
+        assert_eq!(
+            SystemConfig::from_yaml(GREEN_YML, "green.yml")
+                .unwrap()
+                .engine,
+            EngineConfig::green()
+        );
+        let text = include_str!("../../../configs/ob-capture.yml");
+        let ob = SystemConfig::from_yaml(text, "ob-capture.yml").unwrap();
+        assert_eq!((ob.name.as_str(), ob.champion), ("ob-capture", false));
+        assert_eq!(
+            ob.engine,
+            EngineConfig {
+                min_irp_alignment: 0.30,
+                vol_threshold: 0.0000128,
+                ..EngineConfig::champion()
+            }
+        );
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! The risk layers a backtest can switch on (issue 4 item 5): ACBv6 from indicator tables
 //! and the day files' w750, the survival stack from a posture trace, the MC-Forewarner from
-//! an envelope model. Each is built here and wired into the engine as its provider.
+//! an envelope model. Each is built here; [`crate::providers::build_providers`] puts them into
+//! the one [`crate::providers::Providers`] value a run installs into its engines.
 
 use dolphin_core::UtcDate;
 use dolphin_data::{DataError, load_external_factors, read_day_file};
-use dolphin_engine::DayContext;
-use dolphin_risk::{AcbConfig, AcbExplain, AdaptiveCircuitBreaker, PostureTrace, SurvivalConfig};
+use dolphin_risk::{
+    AcbConfig, AcbError, AcbExplain, AdaptiveCircuitBreaker, McError, PostureTrace,
+    PostureTraceError, SurvivalConfig,
+};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -15,9 +18,13 @@ pub enum LayerError {
     #[error(transparent)]
     Data(#[from] DataError),
     #[error("ACB: {0}")]
-    Acb(String),
+    Acb(#[from] AcbError),
     #[error("posture trace: {0}")]
-    Posture(String),
+    Posture(#[from] PostureTraceError),
+    #[error("OB features: {0}")]
+    Ob(#[from] dolphin_orderbook::TableError),
+    #[error("MC-Forewarner: {0}")]
+    Mc(#[from] McError),
 }
 
 /// Which layers a run had on (printed and written to `run.json`).
@@ -65,8 +72,11 @@ pub fn build_acb(
     for (_, p) in files {
         frames.push(read_day_file(p)?);
     }
-    AdaptiveCircuitBreaker::from_day_frames(AcbConfig::default(), factors, frames.iter())
-        .map_err(|e| LayerError::Acb(e.to_string()))
+    Ok(AdaptiveCircuitBreaker::from_day_frames(
+        AcbConfig::default(),
+        factors,
+        frames.iter(),
+    )?)
 }
 
 /// The per-date ACB explanations of a run (`acb.jsonl`).
@@ -74,12 +84,8 @@ pub fn explain_acb(acb: &AdaptiveCircuitBreaker, files: &[(UtcDate, PathBuf)]) -
     files.iter().map(|(d, _)| acb.explain(*d, None)).collect()
 }
 
-/// Loads a posture trace and answers each date's context at its 00:00 UTC.
-pub fn posture_context(path: &Path) -> Result<impl Fn(UtcDate) -> DayContext + use<>, LayerError> {
-    let trace = PostureTrace::load(path, SurvivalConfig::default())
-        .map_err(|e| LayerError::Posture(e.to_string()))?;
-    Ok(move |date: UtcDate| {
-        let (posture, rm) = trace.posture_at(date.start_ms());
-        DayContext { posture, rm }
-    })
+/// Loads a posture trace; it answers each date's context at its 00:00 UTC
+/// ([`crate::providers::PostureSource`]).
+pub fn posture_trace(path: &Path) -> Result<PostureTrace, LayerError> {
+    Ok(PostureTrace::load(path, SurvivalConfig::default())?)
 }
