@@ -47,6 +47,63 @@ pub enum DayFrameError {
     DuplicateAsset(String),
 }
 
+/// One row of a day file (B §3.1 columns), the one way rows are added to a [`DayFrame`]
+/// ([`DayFrame::push_row`]). [`DayRow::new`] starts with every signal column NaN (a warm-up
+/// row); set the columns that are known.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DayRow<'a> {
+    /// Open time, ms since the epoch (UTC).
+    pub timestamp: i64,
+    /// 0-based global row index.
+    pub scan_number: i64,
+    pub vel_div: f64,
+    pub v50_vel: f64,
+    pub v150_vel: f64,
+    pub v300_vel: f64,
+    pub v750_vel: f64,
+    pub instability_50: f64,
+    pub instability_150: f64,
+    /// One close per asset column, in the frame's column order.
+    pub prices: &'a [f64],
+}
+
+impl<'a> DayRow<'a> {
+    /// A row at `timestamp` with `prices` and every signal column NaN.
+    pub fn new(timestamp: i64, scan_number: i64, prices: &'a [f64]) -> Self {
+        Self {
+            timestamp,
+            scan_number,
+            vel_div: f64::NAN,
+            v50_vel: f64::NAN,
+            v150_vel: f64::NAN,
+            v300_vel: f64::NAN,
+            v750_vel: f64::NAN,
+            instability_50: f64::NAN,
+            instability_150: f64::NAN,
+            prices,
+        }
+    }
+
+    /// Sets `vel_div`.
+    pub fn vel_div(mut self, v: f64) -> Self {
+        self.vel_div = v;
+        self
+    }
+
+    /// Sets the four velocity columns (windows 50, 150, 300, 750).
+    pub fn velocities(mut self, v: [f64; 4]) -> Self {
+        [self.v50_vel, self.v150_vel, self.v300_vel, self.v750_vel] = v;
+        self
+    }
+
+    /// Sets the two instability columns (windows 50, 150).
+    pub fn instability(mut self, i50: f64, i150: f64) -> Self {
+        self.instability_50 = i50;
+        self.instability_150 = i150;
+        self
+    }
+}
+
 /// One day of scanner output, held in memory. Prices are row-major: row `r`, asset `a` is
 /// `prices[r * assets.len() + a]`, so one bar's prices are a contiguous slice.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +139,29 @@ impl DayFrame {
             instability_150: Vec::new(),
             prices: Vec::new(),
         }
+    }
+
+    /// Appends one row. Refuses a row whose price count is not the frame's asset count
+    /// (the frame is left unchanged).
+    pub fn push_row(&mut self, row: &DayRow<'_>) -> Result<(), DayFrameError> {
+        if row.prices.len() != self.assets.len() {
+            return Err(DayFrameError::PriceShape {
+                got: row.prices.len(),
+                rows: 1,
+                assets: self.assets.len(),
+            });
+        }
+        self.timestamp.push(row.timestamp);
+        self.scan_number.push(row.scan_number);
+        self.vel_div.push(row.vel_div);
+        self.v50_vel.push(row.v50_vel);
+        self.v150_vel.push(row.v150_vel);
+        self.v300_vel.push(row.v300_vel);
+        self.v750_vel.push(row.v750_vel);
+        self.instability_50.push(row.instability_50);
+        self.instability_150.push(row.instability_150);
+        self.prices.extend_from_slice(row.prices);
+        Ok(())
     }
 
     /// Number of rows (bars).
@@ -174,23 +254,40 @@ mod tests {
             vec!["AAAUSDT".into(), "BBBUSDT".into()],
         );
         for r in 0..3 {
-            f.timestamp.push(r * 60_000);
-            f.scan_number.push(r);
-            for c in [
-                &mut f.vel_div,
-                &mut f.v50_vel,
-                &mut f.v150_vel,
-                &mut f.v300_vel,
-                &mut f.v750_vel,
-                &mut f.instability_50,
-                &mut f.instability_150,
-            ] {
-                c.push(0.0);
-            }
-            f.prices.push(1.0 + r as f64);
-            f.prices.push(10.0 + r as f64);
+            let prices = [1.0 + r as f64, 10.0 + r as f64];
+            let row = DayRow::new(r * 60_000, r, &prices)
+                .vel_div(0.0)
+                .velocities([0.0; 4])
+                .instability(0.0, 0.0);
+            f.push_row(&row).unwrap();
         }
         f
+    }
+
+    #[test]
+    fn push_row_fills_every_column_and_refuses_a_short_row() {
+        let mut f = frame();
+        let row = DayRow::new(180_000, 3, &[4.0, 13.0])
+            .vel_div(-0.03)
+            .velocities([1.0, 2.0, 3.0, 4.0]);
+        f.push_row(&row).unwrap();
+        assert_eq!(f.check_shape(), Ok(()));
+        assert_eq!(f.len(), 4);
+        assert_eq!(
+            (f.vel_div[3], f.v50_vel[3], f.v750_vel[3]),
+            (-0.03, 1.0, 4.0)
+        );
+        assert!(f.instability_50[3].is_nan() && f.instability_150[3].is_nan());
+        assert_eq!(f.row_prices(3), &[4.0, 13.0]);
+        assert_eq!(
+            f.push_row(&DayRow::new(0, 4, &[1.0])),
+            Err(DayFrameError::PriceShape {
+                got: 1,
+                rows: 1,
+                assets: 2
+            })
+        );
+        assert_eq!(f.len(), 4, "a refused row leaves the frame unchanged");
     }
 
     #[test]

@@ -14,7 +14,8 @@ pub mod posture;
 
 pub use date::{UtcDate, date_of_ms};
 pub use day_frame::{
-    DayFrame, DayFrameError, META_COLUMNS, SIGNAL_COLUMNS, is_reserved_column, is_valid_price,
+    DayFrame, DayFrameError, DayRow, META_COLUMNS, SIGNAL_COLUMNS, is_reserved_column,
+    is_valid_price,
 };
 pub use direction::Direction;
 pub use external_factors::ExternalFactors;

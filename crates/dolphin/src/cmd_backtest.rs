@@ -5,12 +5,12 @@ use crate::paths::sample_days;
 use crate::table::{num, pct, render};
 use anyhow::Context;
 use dolphin_core::UtcDate;
-use dolphin_engine::DayContext;
-use dolphin_runtime::layers::{Layers, build_acb, explain_acb, posture_context};
-use dolphin_runtime::{BacktestError, SystemConfig, day_files, run_backtest, write_outputs};
+use dolphin_runtime::{
+    BacktestError, ProviderSources, Providers, SystemConfig, build_providers, day_files,
+    run_backtest, write_outputs,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
-use std::rc::Rc;
 use std::time::Instant;
 
 /// Which engine replays the day files.
@@ -116,51 +116,21 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .progress_chars("=> "),
     );
     let started = Instant::now();
-    let mut layers = Layers::default();
-    let acb = if a.indicators.is_some() || a.funding.is_some() {
-        layers.acb = true;
-        Some(build_acb(
-            a.indicators.as_deref(),
-            a.funding.as_deref(),
-            &files,
-            &mut warnings,
-        )?)
-    } else {
-        None
-    };
-    let acb_explain = acb.as_ref().map(|acb| explain_acb(acb, &files));
-    let context: Option<Rc<dyn Fn(UtcDate) -> DayContext>> = match &a.posture_trace {
-        Some(p) => {
-            layers.survival_stack = true;
-            Some(Rc::new(posture_context(p, &mut warnings)?))
-        }
-        None => None,
-    };
-    let ob = match &a.ob {
-        Some(p) => {
-            layers.ob = true;
-            Some(dolphin_orderbook::ReplayObProvider::from_parquet(p)?)
-        }
-        None => None,
-    };
-    let mc = match &a.mc {
-        Some(p) => {
-            layers.mc_forewarner = true;
-            Some(dolphin_risk::DolphinForewarner::load(p)?)
-        }
-        None => None,
-    };
-    let setup = move |e: &mut dolphin_engine::NDAlphaEngine| {
-        if let Some(acb) = acb {
-            e.set_acb(Box::new(acb));
-        }
-        if let Some(mc) = mc {
-            e.set_mc_forewarner(Box::new(mc));
-        }
-        if let Some(ob) = ob {
-            e.set_ob_engine(Box::new(ob));
-        }
-    };
+    // The optional layers, built once; every engine of the run gets them installed.
+    let built = build_providers(
+        &ProviderSources {
+            indicators: a.indicators.clone(),
+            funding: a.funding.clone(),
+            posture_trace: a.posture_trace.clone(),
+            ob_features: a.ob.clone(),
+            mc_envelope: a.mc.clone(),
+        },
+        &files,
+        &mut warnings,
+    )?;
+    let providers = built.providers;
+    let acb_explain = built.acb_explain;
+    let mut layers = providers.layers();
     layers.acb |= traces.acb.is_some();
     layers.mc_forewarner |= traces.mc.is_some();
     let mut reconciliation = None;
@@ -168,30 +138,24 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         EngineKind::Standalone if !traces.is_empty() => Ok(dolphin_services::run_traced_backtest(
             &cfg,
             &files,
-            &|d| context.as_ref().map_or_else(DayContext::default, |c| c(d)),
+            &|d| providers.day_context(d),
             &traces,
-            setup,
+            |e| providers.install(e),
             &mut |done, _| {
                 bar.set_position(done as u64);
             },
         )
         .context("traced backtest failed")?),
-        EngineKind::Standalone => run_backtest(
-            &cfg,
-            &files,
-            &|d| context.as_ref().map_or_else(DayContext::default, |c| c(d)),
-            setup,
-            &mut |p| {
-                bar.set_position(p.done as u64);
-                bar.set_message(format!("{} capital {:.2}", p.day.date, p.day.capital));
-            },
-        ),
+        EngineKind::Standalone => run_backtest(&cfg, &files, &providers, &mut |p| {
+            bar.set_position(p.done as u64);
+            bar.set_message(format!("{} capital {:.2}", p.day.date, p.day.capital));
+        }),
         EngineKind::Nautilus => {
             let store = NautilusStore {
                 redis: a.redis.clone(),
                 resume: a.resume,
             };
-            let run = run_nautilus(&cfg, &files, setup, context.clone(), &store, &bar)?;
+            let run = run_nautilus(&cfg, &files, &providers, &store, &bar)?;
             reconciliation = Some(run.1);
             Ok(run.0)
         }
@@ -285,14 +249,13 @@ struct NautilusStore {
     resume: bool,
 }
 
-/// The replay on NautilusTrader (`--engine nautilus`): the same providers and posture source as
-/// the standalone run, the day files read up front (a bad file fails before anything runs).
+/// The replay on NautilusTrader (`--engine nautilus`): the same providers value (ACB, MC, OB,
+/// posture) as the standalone run, the day files read up front (a bad file fails before anything runs).
 #[cfg(feature = "nautilus")]
 fn run_nautilus(
     cfg: &SystemConfig,
     files: &[(UtcDate, PathBuf)],
-    setup: impl FnOnce(&mut dolphin_engine::NDAlphaEngine) + 'static,
-    context: Option<Rc<dyn Fn(UtcDate) -> DayContext>>,
+    providers: &Providers,
     store: &NautilusStore,
     bar: &ProgressBar,
 ) -> anyhow::Result<(
@@ -302,9 +265,8 @@ fn run_nautilus(
     let progress = bar.clone();
     let mut opts = dolphin_nautilus::NautilusOptions {
         restore_capital: store.resume,
-        engine_setup: Some(dolphin_nautilus::engine_setup(setup)),
-        day_context: context,
-        on_day_read: Some(Rc::new(move |done, _| {
+        providers: providers.clone(),
+        on_day_read: Some(std::rc::Rc::new(move |done, _| {
             progress.set_position(done as u64);
             progress.set_message("read; running on Nautilus");
         })),
@@ -336,8 +298,7 @@ fn run_nautilus(
 fn run_nautilus(
     _cfg: &SystemConfig,
     _files: &[(UtcDate, PathBuf)],
-    _setup: impl FnOnce(&mut dolphin_engine::NDAlphaEngine) + 'static,
-    _context: Option<Rc<dyn Fn(UtcDate) -> DayContext>>,
+    _providers: &Providers,
     _store: &NautilusStore,
     _bar: &ProgressBar,
 ) -> anyhow::Result<(dolphin_runtime::BacktestResult, NoReconciliation)> {

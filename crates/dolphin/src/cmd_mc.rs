@@ -257,7 +257,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 "{} (day_mc_scale {}, halt {})",
                 decision.status.as_str(),
                 decision.day_mc_scale,
-                decision.regime_dd_halt
+                decision.entries_halted
             ),
         ),
         ("threads", threads.to_string()),

@@ -36,6 +36,11 @@ pub struct EngineConfig {
     pub use_alpha_layers: bool,
     /// STALKER posture leverage cap (B §11.7).
     pub stalker_leverage_cap: f64,
+    /// Streak multiplier window: losses among the last this many closed trades, and only once
+    /// this many have closed (B §6.4: 5).
+    pub streak_window: usize,
+    /// `vd_trend = h[−1] − h[−window]` (B §6.4: 10).
+    pub vd_trend_window: usize,
 
     // --- exits (B §7) ---
     pub fixed_tp_pct: f64,
@@ -65,6 +70,9 @@ pub struct EngineConfig {
     pub sp_refund: f64,
     pub ob_edge_bps: f64,
     pub ob_confirm_rate: f64,
+    /// With an OB engine, the exit's OB edge needs the entry placement's depth quality above
+    /// this (B §8.3: 0.5).
+    pub ob_edge_min_depth_quality: f64,
 
     // --- direction confirmation (B §4.2) ---
     pub use_direction_confirm: bool,
@@ -80,6 +88,8 @@ pub struct EngineConfig {
     pub irp_max_noise: f64,
     pub irp_max_latency: u32,
     pub irp_min_alignment_kernel: f64,
+    /// With an OB engine, IRP skips assets whose depth quality is below this (B §5.5: 0.20).
+    pub irp_min_depth_quality: f64,
     /// Asset traded when IRP is off.
     pub fallback_asset: String,
     pub excluded_assets: Vec<String>,
@@ -127,6 +137,8 @@ impl Default for EngineConfig {
             use_dynamic_leverage: true,
             use_alpha_layers: true,
             stalker_leverage_cap: 2.0,
+            streak_window: 5,
+            vd_trend_window: 10,
             fixed_tp_pct: 0.0095,
             stop_pct: 1.0,
             max_hold_bars: 120,
@@ -146,6 +158,7 @@ impl Default for EngineConfig {
             sp_refund: 0.0002,
             ob_edge_bps: 5.0,
             ob_confirm_rate: 0.40,
+            ob_edge_min_depth_quality: 0.5,
             use_direction_confirm: true,
             dc_lookback_bars: 7,
             dc_min_magnitude_bps: 0.75,
@@ -157,6 +170,7 @@ impl Default for EngineConfig {
             irp_max_noise: 500.0,
             irp_max_latency: 20,
             irp_min_alignment_kernel: 0.20,
+            irp_min_depth_quality: 0.20,
             fallback_asset: "BTCUSDT".to_string(),
             excluded_assets: vec!["TUSDUSDT".to_string(), "USDCUSDT".to_string()],
             lookback: 100,
@@ -231,7 +245,7 @@ impl EngineConfig {
     }
 
     /// Checks values that would make the engine meaningless.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         let positive = [
             ("initial_capital", self.initial_capital),
             ("min_leverage", self.min_leverage),
@@ -242,42 +256,118 @@ impl EngineConfig {
             ("stop_pct", self.stop_pct),
             ("leverage_convexity", self.leverage_convexity),
         ];
-        for (name, v) in positive {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(format!("`{name}` must be a positive number, got {v}"));
+        for (name, value) in positive {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(ConfigError::NotPositive { name, value });
             }
         }
         if self.min_leverage > self.max_leverage {
-            return Err("`min_leverage` must not exceed `max_leverage`".into());
+            return Err(ConfigError::LeverageOrder);
         }
-        let (thr, ext) = self.thresholds();
-        if thr == ext || !thr.is_finite() || !ext.is_finite() {
-            return Err(format!(
-                "threshold {thr} and extreme {ext} must be finite and differ"
-            ));
+        let (threshold, extreme) = self.thresholds();
+        if threshold == extreme || !threshold.is_finite() || !extreme.is_finite() {
+            return Err(ConfigError::Thresholds { threshold, extreme });
         }
-        for (name, v) in [
+        for (name, value) in [
             ("sp_maker_entry_rate", self.sp_maker_entry_rate),
             ("sp_maker_exit_rate", self.sp_maker_exit_rate),
             ("ob_confirm_rate", self.ob_confirm_rate),
         ] {
-            if !(0.0..=1.0).contains(&v) {
-                return Err(format!("`{name}` must be within [0, 1], got {v}"));
+            if !(0.0..=1.0).contains(&value) {
+                return Err(ConfigError::NotAProbability { name, value });
             }
         }
         if self.irp_window < 2 {
-            return Err("`irp_window` must be at least 2".into());
+            return Err(ConfigError::IrpWindow);
         }
         if self.price_history_keep < self.irp_window as usize
             || self.price_history_keep > self.price_history_max
         {
-            return Err(
-                "`price_history_keep` must lie between `irp_window` and `price_history_max`".into(),
-            );
+            return Err(ConfigError::HistoryKeep);
         }
         if self.vol_window == 0 || self.max_hold_bars == 0 {
-            return Err("`vol_window` and `max_hold_bars` must be at least 1".into());
+            return Err(ConfigError::ZeroWindow);
+        }
+        if self.streak_window == 0
+            || self.vd_trend_window == 0
+            || self.vd_trend_window > self.vel_div_history_max
+        {
+            return Err(ConfigError::AlphaWindows);
         }
         Ok(())
+    }
+}
+
+/// An engine configuration that [`EngineConfig::validate`] refuses.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("`{name}` must be a positive number, got {value}")]
+    NotPositive { name: &'static str, value: f64 },
+    #[error("`min_leverage` must not exceed `max_leverage`")]
+    LeverageOrder,
+    #[error("threshold {threshold} and extreme {extreme} must be finite and differ")]
+    Thresholds { threshold: f64, extreme: f64 },
+    #[error("`{name}` must be within [0, 1], got {value}")]
+    NotAProbability { name: &'static str, value: f64 },
+    #[error("`irp_window` must be at least 2")]
+    IrpWindow,
+    #[error("`price_history_keep` must lie between `irp_window` and `price_history_max`")]
+    HistoryKeep,
+    #[error("`vol_window` and `max_hold_bars` must be at least 1")]
+    ZeroWindow,
+    #[error(
+        "`streak_window` must be at least 1 and `vd_trend_window` between 1 and \
+         `vel_div_history_max`"
+    )]
+    AlphaWindows,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn champion_defaults_of_the_former_literals() {
+        // Issue 16: the literals moved into the config keep their seed values.
+        let c = EngineConfig::default();
+        assert_eq!((c.streak_window, c.vd_trend_window), (5, 10));
+        assert_eq!(c.ob_edge_min_depth_quality, 0.5);
+        assert_eq!(c.irp_min_depth_quality, 0.20);
+        assert_eq!(c.validate(), Ok(()));
+    }
+
+    #[test]
+    fn refusals_are_typed_and_name_the_field() {
+        let bad = EngineConfig {
+            fraction: 0.0,
+            ..EngineConfig::default()
+        };
+        assert_eq!(
+            bad.validate(),
+            Err(ConfigError::NotPositive {
+                name: "fraction",
+                value: 0.0
+            })
+        );
+        assert_eq!(
+            bad.validate().unwrap_err().to_string(),
+            "`fraction` must be a positive number, got 0"
+        );
+        let bad = EngineConfig {
+            vd_trend_window: 201,
+            ..EngineConfig::default()
+        };
+        assert_eq!(bad.validate(), Err(ConfigError::AlphaWindows));
+        let bad = EngineConfig {
+            ob_confirm_rate: 1.5,
+            ..EngineConfig::default()
+        };
+        assert!(matches!(
+            bad.validate(),
+            Err(ConfigError::NotAProbability {
+                name: "ob_confirm_rate",
+                ..
+            })
+        ));
     }
 }

@@ -125,6 +125,25 @@ pub fn evaluate(
     None
 }
 
+/// The vel_div adverse-turn counter (B §7.1 item 4, off in the champion): the bars in a row on
+/// which `vel_div` stood on the wrong side of `threshold` for the position (SHORT:
+/// `vel_div > threshold`; LONG: `vel_div < −threshold`). Returns the new count and whether it
+/// reached `confirm_bars`. A NaN `vel_div` is not adverse and resets the count.
+pub fn vd_adverse_turn(
+    count: u32,
+    vel_div: f64,
+    direction: Direction,
+    threshold: f64,
+    confirm_bars: u32,
+) -> (u32, bool) {
+    let adverse = match direction {
+        Direction::Short => vel_div > threshold,
+        Direction::Long => vel_div < -threshold,
+    };
+    let count = if adverse { count + 1 } else { 0 };
+    (count, count >= confirm_bars)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +232,18 @@ mod tests {
         assert!(r.calm_favourable && r.withdrawal);
         let (p, _) = ob_dynamic_exit(BASE, None, None, 0.002, Direction::Short);
         assert_eq!(p, BASE);
+    }
+
+    #[test]
+    fn vd_adverse_turn_needs_confirm_bars_in_a_row() {
+        let turn = |c, vd| vd_adverse_turn(c, vd, Direction::Short, 0.02, 3);
+        assert_eq!(turn(0, 0.021), (1, false));
+        assert_eq!(turn(1, 0.021), (2, false));
+        assert_eq!(turn(2, 0.021), (3, true));
+        assert_eq!(turn(2, 0.02), (0, false), "at the threshold is not adverse");
+        assert_eq!(turn(2, f64::NAN), (0, false));
+        let long = |c, vd| vd_adverse_turn(c, vd, Direction::Long, 0.02, 1);
+        assert_eq!(long(0, -0.03), (1, true));
+        assert_eq!(long(0, 0.03), (0, false));
     }
 }

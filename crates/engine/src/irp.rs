@@ -227,6 +227,33 @@ pub fn sort_rankings(rankings: &mut [IrpRanking]) {
     rankings.sort_by(|a, b| b.ars.total_cmp(&a.ars));
 }
 
+/// OB-1 (B §5.5, §9.4 "ARS adjusted ±5 %/10 % by depth quality"): depth_quality > 1.5 → +10 %,
+/// > 1.2 → +5 %, < 0.5 → −10 %, < 0.8 → −5 %, else 0.
+pub fn ob_ars_adjustment(depth_quality: f64) -> f64 {
+    if depth_quality > 1.5 {
+        0.10
+    } else if depth_quality > 1.2 {
+        0.05
+    } else if depth_quality < 0.5 {
+        -0.10
+    } else if depth_quality < 0.8 {
+        -0.05
+    } else {
+        0.0
+    }
+}
+
+/// The ARS after OB-1: `ars + |ars| × adjustment`, and whether an adjustment applied.
+#[inline]
+pub fn ob_adjusted_ars(ars: f64, depth_quality: f64) -> (f64, bool) {
+    let adj = ob_ars_adjustment(depth_quality);
+    if adj != 0.0 {
+        (ars + ars.abs() * adj, true)
+    } else {
+        (ars, false)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,5 +355,19 @@ mod tests {
         sort_rankings(&mut v);
         let order: Vec<usize> = v.iter().map(|r| r.index).collect();
         assert_eq!(order, vec![1, 3, 0, 2]);
+    }
+
+    #[test]
+    fn ob1_ars_adjustment_golden() {
+        assert_eq!(ob_ars_adjustment(1.51), 0.10);
+        assert_eq!(ob_ars_adjustment(1.5), 0.05);
+        assert_eq!(ob_ars_adjustment(1.2), 0.0);
+        assert_eq!(ob_ars_adjustment(0.8), 0.0);
+        assert_eq!(ob_ars_adjustment(0.79), -0.05);
+        assert_eq!(ob_ars_adjustment(0.49), -0.10);
+        // A negative ARS moves by |ARS|: −0.2 at +10 % → −0.18; at −10 % → −0.22.
+        assert_eq!(ob_adjusted_ars(-0.2, 2.0), (-0.2 + 0.2 * 0.10, true));
+        assert_eq!(ob_adjusted_ars(0.4, 0.3), (0.4 - 0.4 * 0.10, true));
+        assert_eq!(ob_adjusted_ars(0.4, 1.0), (0.4, false));
     }
 }

@@ -25,8 +25,35 @@ pub struct ObRules {
 impl ObRules {
     /// Names of the rules that acted, in a fixed order.
     pub fn names(&self) -> Vec<&'static str> {
-        let mut v = Vec::new();
-        let flags = [
+        self.flags()
+            .into_iter()
+            .filter_map(|(on, name)| on.then_some(name))
+            .collect()
+    }
+
+    /// The rules named by [`Self::names`]; `Err(name)` for a name that is not a rule.
+    pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<Self, String> {
+        let mut r = Self::default();
+        for n in names {
+            let flag = match n.as_ref() {
+                "OB1_ARS" => &mut r.ars_adjusted,
+                "OB2_BOOST" => &mut r.confirm_boost,
+                "OB2_DAMPEN" => &mut r.confirm_dampen,
+                "OB3_MARKET_MULT" => &mut r.market_mult,
+                "OB5_CASCADE" => &mut r.exit.cascade,
+                "OB5_STRESS" => &mut r.exit.stress,
+                "OB5_CALM" => &mut r.exit.calm_favourable,
+                "OB5_WITHDRAWAL" => &mut r.exit.withdrawal,
+                "OB_EDGE" => &mut r.edge,
+                other => return Err(other.to_string()),
+            };
+            *flag = true;
+        }
+        Ok(r)
+    }
+
+    fn flags(&self) -> [(bool, &'static str); 9] {
+        [
             (self.ars_adjusted, "OB1_ARS"),
             (self.confirm_boost, "OB2_BOOST"),
             (self.confirm_dampen, "OB2_DAMPEN"),
@@ -36,13 +63,7 @@ impl ObRules {
             (self.exit.calm_favourable, "OB5_CALM"),
             (self.exit.withdrawal, "OB5_WITHDRAWAL"),
             (self.edge, "OB_EDGE"),
-        ];
-        for (on, name) in flags {
-            if on {
-                v.push(name);
-            }
-        }
-        v
+        ]
     }
 
     pub(crate) fn merge_exit(&mut self, r: ObExitRules) {
@@ -104,4 +125,30 @@ pub struct NDTradeRecord {
     /// `pnl_pct_raw` incl. refunds and edge (not written to the log).
     #[serde(skip)]
     pub pnl_pct: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_names_round_trip() {
+        let r = ObRules {
+            ars_adjusted: true,
+            market_mult: true,
+            exit: ObExitRules {
+                withdrawal: true,
+                ..ObExitRules::default()
+            },
+            edge: true,
+            ..ObRules::default()
+        };
+        let names = r.names();
+        assert_eq!(
+            names,
+            ["OB1_ARS", "OB3_MARKET_MULT", "OB5_WITHDRAWAL", "OB_EDGE"]
+        );
+        assert_eq!(ObRules::from_names(&names), Ok(r));
+        assert_eq!(ObRules::from_names(&["OB9"]), Err("OB9".to_string()));
+    }
 }

@@ -1,9 +1,11 @@
 //! AlphaBetSizer (seeds B §6): signal strength, cubic-convex leverage, signal buckets and the
-//! alpha layers (bucket boost, streak, trend), the effective fraction, and the ACB leverage
-//! clamp (B §6.5, SPEC D4/D12).
+//! alpha layers (bucket boost, streak, trend) with their running statistics and `vd_trend`,
+//! the effective fraction, and the leverage product and ACB leverage clamp (B §6.5, SPEC
+//! D4/D12, §5 "Alpha layers").
 
 use crate::signal::{at_or_beyond, strength};
 use dolphin_core::Direction;
+use std::collections::VecDeque;
 
 /// Dynamic leverage `min + strength^convexity × (max − min)` (B §6.2).
 #[inline]
@@ -47,17 +49,29 @@ pub fn bucket_boost(wins: u32, trades: u32) -> f64 {
     }
 }
 
-/// Streak multiplier from the losses (net ≤ 0) among the last 5 closed trades (B §6.4):
-/// ≥ 4 → 0.5, ≥ 3 → 0.7, ≤ 1 → 1.1, else 1.0. Only once ≥ 5 trades have closed.
-pub fn streak_mult(losses_in_last_5: u32, closed_trades: usize) -> f64 {
-    if closed_trades < 5 {
+/// Streak multiplier from the losses (net ≤ 0) among the last `window` (champion 5) closed
+/// trades (B §6.4): ≥ 4 → 0.5, ≥ 3 → 0.7, ≤ 1 → 1.1, else 1.0. Only once ≥ `window` trades
+/// have closed.
+pub fn streak_mult(recent_losses: u32, closed_trades: usize, window: usize) -> f64 {
+    if closed_trades < window {
         return 1.0;
     }
-    match losses_in_last_5 {
+    match recent_losses {
         l if l >= 4 => 0.5,
         3 => 0.7,
         l if l <= 1 => 1.1,
         _ => 1.0,
+    }
+}
+
+/// `vd_trend = h[−1] − h[−window]` over the vel_div history including the current bar (B §6.4,
+/// SPEC §5–§6; champion window 10); NaN with fewer than `window` values.
+pub fn vd_trend(history: &VecDeque<f64>, window: usize) -> f64 {
+    let n = history.len();
+    if n >= window && window > 0 {
+        history[n - 1] - history[n - window]
+    } else {
+        f64::NAN
     }
 }
 
@@ -95,9 +109,50 @@ pub struct SizeResult {
 pub struct AlphaState {
     pub bucket_wins: [u32; 4],
     pub bucket_trades: [u32; 4],
-    pub losses_in_last_5: u32,
+    /// Losses among the last `streak_window` closed trades.
+    pub recent_losses: u32,
     pub closed_trades: usize,
+    /// The streak window (champion 5).
+    pub streak_window: usize,
     pub vd_trend: f64,
+}
+
+/// The running statistics of the alpha layers (B §6.4, SPEC §6): wins and trades per signal
+/// bucket (cumulative over the run; win = net > 0) and the loss flags (net ≤ 0) of the last
+/// closed trades.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AlphaStats {
+    pub bucket_wins: [u32; 4],
+    pub bucket_trades: [u32; 4],
+    /// Loss flags of the last `streak_window` closed trades, oldest first.
+    pub recent_losses: VecDeque<bool>,
+}
+
+impl AlphaStats {
+    /// Records a closed trade of signal bucket `bucket` with net pnl `net`.
+    pub fn record(&mut self, bucket: u8, net: f64, streak_window: usize) {
+        let b = usize::from(bucket);
+        self.bucket_trades[b] += 1;
+        if net > 0.0 {
+            self.bucket_wins[b] += 1;
+        }
+        self.recent_losses.push_back(net <= 0.0);
+        if self.recent_losses.len() > streak_window {
+            self.recent_losses.pop_front();
+        }
+    }
+
+    /// The sizer's view after `closed_trades` trades, with the current `vd_trend`.
+    pub fn state(&self, closed_trades: usize, streak_window: usize, vd_trend: f64) -> AlphaState {
+        AlphaState {
+            bucket_wins: self.bucket_wins,
+            bucket_trades: self.bucket_trades,
+            recent_losses: self.recent_losses.iter().filter(|&&l| l).count() as u32,
+            closed_trades,
+            streak_window,
+            vd_trend,
+        }
+    }
 }
 
 /// Parameters of the sizer (a view of the engine config).
@@ -132,7 +187,11 @@ pub fn calculate_size(vel_div: f64, p: &SizerParams, alpha: &AlphaState) -> Size
         let b = bucket as usize;
         (
             bucket_boost(alpha.bucket_wins[b], alpha.bucket_trades[b]),
-            streak_mult(alpha.losses_in_last_5, alpha.closed_trades),
+            streak_mult(
+                alpha.recent_losses,
+                alpha.closed_trades,
+                alpha.streak_window,
+            ),
             trend_mult(alpha.vd_trend, p.direction),
         )
     } else {
@@ -191,6 +250,13 @@ pub fn leverage_ceiling(
     }
 }
 
+/// The leverage product (B §6.5, §13.3): the sizer's leverage × the DC leverage boost ×
+/// `regime_size_mult` × the OB-3 market multiplier, multiplied in that order.
+#[inline]
+pub fn raw_leverage(size_leverage: f64, dc_mult: f64, regime_size_mult: f64, ob_mult: f64) -> f64 {
+    size_leverage * dc_mult * regime_size_mult * ob_mult
+}
+
 /// `final_leverage = max(min_leverage, min(raw, ceiling))` (SPEC §6).
 #[inline]
 pub fn clamp_leverage(raw: f64, min_leverage: f64, ceiling: f64) -> f64 {
@@ -223,8 +289,9 @@ mod tests {
         AlphaState {
             bucket_wins: [0; 4],
             bucket_trades: [0; 4],
-            losses_in_last_5: 0,
+            recent_losses: 0,
             closed_trades: 0,
+            streak_window: 5,
             vd_trend: f64::NAN,
         }
     }
@@ -265,12 +332,12 @@ mod tests {
         assert_eq!(bucket_boost(1, 5), 0.7); // 0.20
         assert_eq!(bucket_boost(2, 5), 0.85); // 0.40
         assert_eq!(bucket_boost(9, 20), 1.0); // 0.45
-        assert_eq!(streak_mult(5, 4), 1.0);
-        assert_eq!(streak_mult(4, 5), 0.5);
-        assert_eq!(streak_mult(3, 9), 0.7);
-        assert_eq!(streak_mult(2, 9), 1.0);
-        assert_eq!(streak_mult(1, 9), 1.1);
-        assert_eq!(streak_mult(0, 9), 1.1);
+        assert_eq!(streak_mult(5, 4, 5), 1.0);
+        assert_eq!(streak_mult(4, 5, 5), 0.5);
+        assert_eq!(streak_mult(3, 9, 5), 0.7);
+        assert_eq!(streak_mult(2, 9, 5), 1.0);
+        assert_eq!(streak_mult(1, 9, 5), 1.1);
+        assert_eq!(streak_mult(0, 9, 5), 1.1);
         assert_eq!(trend_mult(-0.011, Direction::Short), 1.3);
         assert_eq!(trend_mult(-0.01, Direction::Short), 1.0);
         assert_eq!(trend_mult(0.011, Direction::Short), 0.7);
@@ -296,7 +363,7 @@ mod tests {
         // Weak signal with a losing streak: 0.02 floor.
         let mut a = fresh();
         a.closed_trades = 10;
-        a.losses_in_last_5 = 5;
+        a.recent_losses = 5;
         let r = calculate_size(-0.0201, &params(), &a);
         assert_eq!(r.fraction, 0.02);
         assert_eq!(r.streak_mult, 0.5);
@@ -332,5 +399,25 @@ mod tests {
             prop_assert!(f <= ceil.max(0.5));
             prop_assert!(f <= 6.0);
         }
+    }
+
+    #[test]
+    fn vd_trend_and_alpha_stats_golden() {
+        let h: VecDeque<f64> = (1..=12).map(|i| -0.001 * f64::from(i)).collect();
+        // h[−1] − h[−10] = −0.012 − (−0.003)
+        assert_eq!(vd_trend(&h, 10), -0.012 - -0.003);
+        let short: VecDeque<f64> = h.iter().copied().take(9).collect();
+        assert!(vd_trend(&short, 10).is_nan());
+        let mut s = AlphaStats::default();
+        for (bucket, net) in [(2, 1.0), (2, -1.0), (3, 0.0), (2, 2.0), (1, -0.5), (2, 3.0)] {
+            s.record(bucket, net, 5);
+        }
+        assert_eq!(s.bucket_trades, [0, 1, 4, 1]);
+        assert_eq!(s.bucket_wins, [0, 0, 3, 0]);
+        // Last five: −1 (loss), 0 (loss: net ≤ 0), 2, −0.5 (loss), 3 → 3 losses.
+        let a = s.state(6, 5, 0.0);
+        assert_eq!((a.recent_losses, a.closed_trades), (3, 6));
+        assert_eq!(streak_mult(a.recent_losses, a.closed_trades, 5), 0.7);
+        assert_eq!(raw_leverage(2.0, 1.0, 1.5, 0.9), 2.0 * 1.0 * 1.5 * 0.9);
     }
 }

@@ -3,7 +3,7 @@
 //! threshold now and then. Deterministic for a seed.
 
 use crate::rng::Mt19937;
-use dolphin_core::{DayFrame, UtcDate};
+use dolphin_core::{DayFrame, DayRow, UtcDate};
 
 fn normal(rng: &mut Mt19937) -> f64 {
     // Box–Muller on two uniform draws.
@@ -39,26 +39,17 @@ pub fn synthetic_days(
         let mut f = DayFrame::empty(date, assets.clone());
         let t0 = date.start_ms();
         for r in 0..rows {
-            f.timestamp.push(t0 + r as i64 * step_ms);
-            f.scan_number.push(scan);
-            scan += 1;
             vd = 0.97 * vd + 0.006 * normal(&mut rng);
-            f.vel_div.push(vd);
-            for c in [
-                &mut f.v50_vel,
-                &mut f.v150_vel,
-                &mut f.v300_vel,
-                &mut f.v750_vel,
-                &mut f.instability_50,
-                &mut f.instability_150,
-            ] {
-                c.push(vd * 0.5);
-            }
             let market = 0.0008 * normal(&mut rng);
             for p in price.iter_mut() {
                 *p *= (market + 0.0006 * normal(&mut rng)).exp();
-                f.prices.push(*p);
             }
+            let row = DayRow::new(t0 + r as i64 * step_ms, scan, &price)
+                .vel_div(vd)
+                .velocities([vd * 0.5; 4])
+                .instability(vd * 0.5, vd * 0.5);
+            f.push_row(&row).expect("one price per asset");
+            scan += 1;
         }
         out.push(f);
         date = date.succ();

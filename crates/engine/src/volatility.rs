@@ -66,6 +66,36 @@ impl VolatilityRegimeDetector {
         self.last_std
     }
 
+    /// The detector's state: last valid price, the window's returns (oldest first, `None` =
+    /// undefined) and the last std, for an exact resume.
+    pub fn state(
+        &self,
+    ) -> (
+        Option<f64>,
+        impl Iterator<Item = Option<f64>> + '_,
+        Option<f64>,
+    ) {
+        (self.last_price, self.returns.iter().copied(), self.last_std)
+    }
+
+    /// Rebuilds a detector from [`Self::state`]; `None` when there are more returns than
+    /// `window`.
+    pub fn from_state(
+        window: usize,
+        threshold: f64,
+        last_price: Option<f64>,
+        returns: Vec<Option<f64>>,
+        last_std: Option<f64>,
+    ) -> Option<Self> {
+        (returns.len() <= window).then(|| Self {
+            window,
+            threshold,
+            last_price,
+            returns: returns.into(),
+            last_std,
+        })
+    }
+
     /// Whether the last update left the gate open.
     pub fn is_high_regime(&self) -> bool {
         self.last_std.is_some_and(|s| s > self.threshold)

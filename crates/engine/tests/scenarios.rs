@@ -1,7 +1,7 @@
 //! Scenario tests on small hand-built days (issue 2 item 6): each exit reason, each posture
 //! effect, the sub-day ACB exit, the MC gate and the hand-worked golden trade.
 
-use dolphin_core::{DayFrame, Direction, Posture, UtcDate};
+use dolphin_core::{DayFrame, DayRow, Direction, Posture, UtcDate};
 use dolphin_engine::{
     AcbDay, AcbProvider, DayContext, EngineConfig, ExitReason, McForewarner, McReport, McStatus,
     NDAlphaEngine, ObProvider,
@@ -29,21 +29,12 @@ fn day(d: &str, btc: &[f64], vd: &[f64]) -> DayFrame {
     let mut f = DayFrame::empty(date(d), vec!["BTCUSDT".into(), "ETHUSDT".into()]);
     let t0 = date(d).start_ms();
     for r in 0..btc.len() {
-        f.timestamp.push(t0 + r as i64 * 60_000);
-        f.scan_number.push(r as i64);
-        f.vel_div.push(vd[r]);
-        for c in [
-            &mut f.v50_vel,
-            &mut f.v150_vel,
-            &mut f.v300_vel,
-            &mut f.v750_vel,
-            &mut f.instability_50,
-            &mut f.instability_150,
-        ] {
-            c.push(0.0);
-        }
-        f.prices.push(btc[r]);
-        f.prices.push(2000.0);
+        let prices = [btc[r], 2000.0];
+        let row = DayRow::new(t0 + r as i64 * 60_000, r as i64, &prices)
+            .vel_div(vd[r])
+            .velocities([0.0; 4])
+            .instability(0.0, 0.0);
+        f.push_row(&row).unwrap();
     }
     f.check_shape().unwrap();
     f
@@ -204,7 +195,7 @@ fn hibernate_force_closes_then_halts_entries() {
     );
     assert_eq!(e.trade_history().len(), 1);
     assert!(e.position().is_none());
-    assert!(e.regime_dd_halt());
+    assert!(e.entries_halted());
 }
 
 #[test]
@@ -246,7 +237,7 @@ fn stalker_caps_leverage_at_two() {
         rm: 0.8,
     };
     let mut e = NDAlphaEngine::new(plain()).unwrap();
-    e.set_acb(Box::new(FixedAcb(1.5, 0.8)));
+    e.set_acb(std::sync::Arc::new(FixedAcb(1.5, 0.8)));
     e.process_day(&day("2025-05-05", &btc, &vd), ctx, true)
         .unwrap();
     let t = &e.trade_history()[0];
@@ -254,7 +245,7 @@ fn stalker_caps_leverage_at_two() {
     assert_eq!(t.reason, ExitReason::EndOfData);
     // Same day under APEX: ceiling min(5 × 1.5 × 1.8, 6 × 1.0) = 6.
     let mut e = NDAlphaEngine::new(plain()).unwrap();
-    e.set_acb(Box::new(FixedAcb(1.5, 0.8)));
+    e.set_acb(std::sync::Arc::new(FixedAcb(1.5, 0.8)));
     e.process_day(&day("2025-05-05", &btc, &vd), APEX, true)
         .unwrap();
     assert_eq!(e.trade_history()[0].leverage, 6.0);
@@ -272,7 +263,7 @@ fn subday_acb_normalization_exits_on_the_next_bar() {
     let btc = vec![100.0; 40];
     let f = day("2025-05-05", &btc, &vd);
     let mut e = NDAlphaEngine::new(plain()).unwrap();
-    e.set_acb(Box::new(FixedAcb(1.3, 0.2)));
+    e.set_acb(std::sync::Arc::new(FixedAcb(1.3, 0.2)));
     e.begin_day(f.date, &f.assets, APEX).unwrap();
     for r in 0..f.len() {
         if r == 20 {
@@ -299,7 +290,7 @@ fn subday_acb_normalization_exits_on_the_next_bar() {
     assert_eq!(r.boost, 1.05);
     // A fall that does not start at ≥ 1.25 does nothing.
     let mut e = NDAlphaEngine::new(plain()).unwrap();
-    e.set_acb(Box::new(FixedAcb(1.2, 0.2)));
+    e.set_acb(std::sync::Arc::new(FixedAcb(1.2, 0.2)));
     e.begin_day(f.date, &f.assets, APEX).unwrap();
     e.update_acb_boost(1.0, 0.2);
     e.end_day().unwrap();
@@ -313,13 +304,13 @@ fn mc_gate_red_halts_orange_halves() {
     let btc = vec![100.0; 30];
     let f = day("2025-05-05", &btc, &vd);
     let mut e = NDAlphaEngine::new(plain()).unwrap();
-    e.set_mc_forewarner(Box::new(FixedMc(0.30, 0.5)));
+    e.set_mc_forewarner(std::sync::Arc::new(FixedMc(0.30, 0.5)));
     let r = e.process_day(&f, APEX, true).unwrap();
     assert_eq!(r.mc_status, McStatus::Red);
     assert!(e.trade_history().is_empty());
 
     let mut e = NDAlphaEngine::new(plain()).unwrap();
-    e.set_mc_forewarner(Box::new(FixedMc(0.15, 0.5)));
+    e.set_mc_forewarner(std::sync::Arc::new(FixedMc(0.15, 0.5)));
     let r = e.process_day(&f, APEX, true).unwrap();
     assert_eq!(r.mc_status, McStatus::Orange);
     assert_eq!(e.day_mc_scale(), 0.5);

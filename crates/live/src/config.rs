@@ -167,11 +167,11 @@ mod tests {
         bad.snapshot_limit = 7;
         assert!(bad.validate().unwrap_err().contains("snapshot_limit"));
         let y: ObStreamConfig =
-            serde_yaml::from_str("symbols: [BTCUSDT]\nstale_after_ms: 3000\n").unwrap();
+            serde_norway::from_str("symbols: [BTCUSDT]\nstale_after_ms: 3000\n").unwrap();
         assert_eq!(
             (y.symbols.len(), y.stale_after_ms, y.depth_stream.as_str()),
             (1, 3000, "depth@100ms")
         );
-        assert!(serde_yaml::from_str::<ObStreamConfig>("symbolz: [X]").is_err());
+        assert!(serde_norway::from_str::<ObStreamConfig>("symbolz: [X]").is_err());
     }
 }

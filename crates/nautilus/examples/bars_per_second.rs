@@ -5,7 +5,6 @@
 
 use dolphin_core::UtcDate;
 use dolphin_data::write_day_file;
-use dolphin_engine::DayContext;
 use dolphin_engine::synthetic::synthetic_days;
 use dolphin_nautilus::run_nautilus_backtest;
 use dolphin_runtime::{SystemConfig, day_files, run_backtest};
@@ -35,8 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let a = run_backtest(
             &cfg,
             &files,
-            &|_| DayContext::default(),
-            |_| {},
+            &dolphin_runtime::Providers::none(),
             &mut |_| {},
         )?;
         best_s = best_s.min(t.elapsed().as_secs_f64());

@@ -4,7 +4,6 @@
 //!
 //! `cargo run --release --example parity -- <days dir> [out dir]`
 
-use dolphin_engine::DayContext;
 use dolphin_nautilus::run_nautilus_backtest;
 use dolphin_runtime::{SystemConfig, day_files, run_backtest, write_outputs};
 use std::path::PathBuf;
@@ -20,8 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a = run_backtest(
         &cfg,
         &files,
-        &|_| DayContext::default(),
-        |_| {},
+        &dolphin_runtime::Providers::none(),
         &mut |_| {},
     )?;
     let ts = t.elapsed().as_secs_f64();

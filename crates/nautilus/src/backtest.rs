@@ -6,9 +6,7 @@
 
 use crate::actor::DolphinActor;
 use crate::actor_log::ActorLog;
-use crate::config::{
-    DayContextFn, DolphinActorConfig, EngineSetup, OrderRoute, StoreConnector, embedded_store,
-};
+use crate::config::{DolphinActorConfig, OrderRoute, StoreConnector, embedded_store};
 use crate::day_source::DayFrames;
 use crate::error::NautilusError;
 use crate::instruments::{AssetInstrument, VENUE};
@@ -17,7 +15,7 @@ use crate::replay_bars::{driver_asset, first_prices, replay_bars};
 use dolphin_core::{DayFrame, UtcDate};
 use dolphin_data::read_day_file;
 use dolphin_engine::Summary;
-use dolphin_runtime::{BacktestResult, SystemConfig};
+use dolphin_runtime::{BacktestResult, Providers, SystemConfig};
 use nautilus_backtest::config::{BacktestEngineConfig, SimulatedVenueConfig};
 use nautilus_backtest::engine::BacktestEngine;
 use nautilus_common::logging::logger::LoggerConfig;
@@ -34,10 +32,9 @@ pub struct NautilusOptions {
     pub store: StoreConnector,
     /// Nautilus's own log level on stdout (`Off` by default: the runner prints its table).
     pub log_level: log::LevelFilter,
-    /// Injects the optional layers' providers into the actor's engine (see [`EngineSetup`]).
-    pub engine_setup: Option<EngineSetup>,
-    /// Posture per date from a replayed survival-stack trace instead of the store.
-    pub day_context: Option<DayContextFn>,
+    /// The optional layers' providers and posture source (a replayed survival-stack trace
+    /// instead of the store), the same value `dolphin_runtime::run_backtest` takes.
+    pub providers: Providers,
     /// Called once per day file read (progress reporting).
     pub on_day_read: Option<std::rc::Rc<dyn Fn(usize, usize)>>,
     /// Start from the capital in `DOLPHIN_STATE_BLUE["latest_nautilus"]` when its parameter
@@ -50,8 +47,7 @@ impl Default for NautilusOptions {
         Self {
             store: embedded_store(),
             log_level: log::LevelFilter::Off,
-            engine_setup: None,
-            day_context: None,
+            providers: Providers::none(),
             on_day_read: None,
             restore_capital: false,
         }
@@ -164,8 +160,7 @@ pub fn run_nautilus_frames(
     actor_cfg.bar_type = Some(instruments[&driver].bar_type);
     actor_cfg.routes = routes.clone();
     actor_cfg.end_of_data = Some(last_date);
-    actor_cfg.engine_setup = opts.engine_setup.clone();
-    actor_cfg.day_context = opts.day_context.clone();
+    actor_cfg.providers = opts.providers.clone();
     actor_cfg.restore_capital = opts.restore_capital;
     let actor = DolphinActor::new(
         actor_cfg,

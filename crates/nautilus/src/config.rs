@@ -2,14 +2,13 @@
 //! needs from its surroundings (store, replay data, the bar that drives it, order routing).
 
 use dolphin_core::{Direction, UtcDate};
-use dolphin_engine::{DayContext, EngineConfig, NDAlphaEngine};
+use dolphin_engine::EngineConfig;
+use dolphin_runtime::Providers;
 use dolphin_store::schema::{DOLPHIN_PNL_BLUE, DOLPHIN_PNL_GREEN, DOLPHIN_STATE_BLUE};
 use dolphin_store::{EmbeddedMemory, StoreError, SystemMemory};
 use nautilus_model::data::BarType;
 use nautilus_model::identifiers::InstrumentId;
-use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::rc::Rc;
 use std::sync::Arc;
 
 /// Opens the store at `on_start` (S §5.2 step 1). An error is not fatal: the actor runs on
@@ -25,20 +24,6 @@ pub fn embedded_store() -> StoreConnector {
 pub fn shared_store(store: Arc<dyn SystemMemory>) -> StoreConnector {
     Arc::new(move || Ok(store.clone()))
 }
-
-/// A one-time hook run on the engine the actor builds at `on_start`: the replay runner uses it
-/// to inject the ACB, MC-Forewarner and OB providers exactly as `dolphin backtest` does.
-/// It is taken on the first start; a restarted actor runs without it.
-pub type EngineSetup = Rc<RefCell<Option<Box<dyn FnOnce(&mut NDAlphaEngine)>>>>;
-
-/// Wraps a closure as an [`EngineSetup`].
-pub fn engine_setup(f: impl FnOnce(&mut NDAlphaEngine) + 'static) -> EngineSetup {
-    Rc::new(RefCell::new(Some(Box::new(f))))
-}
-
-/// Posture and Rm per date from a source other than the store (a survival-stack trace in a
-/// replay, docs/NAUTILUS.md): replaces the store read of B §14.4.
-pub type DayContextFn = Rc<dyn Fn(UtcDate) -> DayContext>;
 
 /// Where the actor sends the market orders of an asset (issue 7 item 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,10 +75,10 @@ pub struct DolphinActorConfig {
     pub pnl_map: String,
     /// Map of the capital state (`DOLPHIN_STATE_BLUE`), `None` = not written.
     pub state_map: Option<String>,
-    /// Run once on the engine after it is built (providers of the optional layers).
-    pub engine_setup: Option<EngineSetup>,
-    /// Posture source replacing the store read, `None` = the store (S §5.2, B §14.4).
-    pub day_context: Option<DayContextFn>,
+    /// The optional layers' providers (ACB, MC-Forewarner, OB), installed into every engine
+    /// the actor builds (a restarted actor gets them back), and the posture source that
+    /// replaces the store read (none = the store, S §5.2, B §14.4).
+    pub providers: Providers,
 }
 
 impl std::fmt::Debug for DolphinActorConfig {
@@ -108,8 +93,7 @@ impl std::fmt::Debug for DolphinActorConfig {
             .field("restore_capital", &self.restore_capital)
             .field("pnl_map", &self.pnl_map)
             .field("state_map", &self.state_map)
-            .field("engine_setup", &self.engine_setup.is_some())
-            .field("day_context", &self.day_context.is_some())
+            .field("providers", &self.providers)
             .finish()
     }
 }
@@ -134,8 +118,7 @@ impl DolphinActorConfig {
             restore_capital: false,
             pnl_map: pnl_map.into(),
             state_map,
-            engine_setup: None,
-            day_context: None,
+            providers: Providers::none(),
         }
     }
 }

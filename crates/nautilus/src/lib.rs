@@ -20,15 +20,14 @@ pub mod replay_bars;
 pub mod scan_publisher;
 pub mod scanner_actor;
 
-pub use actor::{DolphinActor, order_quantity};
+pub use actor::{DolphinActor, QuantityError, order_quantity};
 pub use actor_log::{ActorLog, ActorLogHandle, FillRecord, Leg, OrderIntent};
 pub use backtest::{
     NautilusOptions, NautilusRun, run_nautilus_backtest, run_nautilus_backtest_with,
     run_nautilus_frames,
 };
 pub use config::{
-    ActorMode, DayContextFn, DolphinActorConfig, EngineSetup, OrderRoute, StoreConnector,
-    embedded_store, engine_setup, shared_store,
+    ActorMode, DolphinActorConfig, OrderRoute, StoreConnector, embedded_store, shared_store,
 };
 pub use day_source::{DayFiles, DayFrames, DaySource};
 pub use error::NautilusError;
@@ -36,7 +35,7 @@ pub use gate_snap::GateSnap;
 pub use live::{
     PaperEnvironment, PaperNode, PaperOptions, PaperReport, build_paper_node, run_paper_node,
 };
-pub use live_scan::LiveScan;
+pub use live_scan::{LiveScan, LiveScanError};
 pub use pending_acb::PendingAcb;
 pub use reconcile::{Difference, Reconciliation, reconcile};
 pub use scan_publisher::{PublisherStats, ScanPublisher};

@@ -14,7 +14,7 @@ use crate::instruments::{VENUE, bar_type};
 use crate::scan_publisher::ScanPublisher;
 use crate::scanner_actor::ScannerActor;
 use dolphin_engine::champion::champion_hash;
-use dolphin_runtime::SystemConfig;
+use dolphin_runtime::{Providers, SystemConfig};
 use dolphin_scanner::ScannerConfig;
 use nautilus_binance::common::enums::{BinanceEnvironment, BinanceProductType};
 use nautilus_binance::config::BinanceDataClientConfig;
@@ -58,6 +58,9 @@ pub struct PaperOptions {
     pub exchange_url: Option<String>,
     /// Stop the node after this long (wall time); `None` runs until Ctrl-C.
     pub run_for: Option<std::time::Duration>,
+    /// The optional layers' providers (store-backed ones from the services), installed into
+    /// the DolphinActor's engine at every start; a posture source here replaces the store's.
+    pub providers: Providers,
 }
 
 impl PaperOptions {
@@ -74,6 +77,7 @@ impl PaperOptions {
             log_level: log::LevelFilter::Info,
             exchange_url: None,
             run_for: None,
+            providers: Providers::none(),
         }
     }
 }
@@ -200,6 +204,7 @@ pub fn build_paper_node(opts: &PaperOptions) -> anyhow::Result<PaperNode> {
     actor_cfg.bar_type = Some(bar_type(&driver_asset));
     actor_cfg.route_venue = Some(VENUE.to_string());
     actor_cfg.restore_capital = true;
+    actor_cfg.providers = opts.providers.clone();
     node.add_strategy(DolphinActor::new(
         actor_cfg,
         Box::new(DayFrames::new(std::iter::empty())),

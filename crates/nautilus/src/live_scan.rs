@@ -6,6 +6,17 @@ use dolphin_store::schema::EigenScanValue;
 /// Staleness limit of S §5.3 ④: a scan older than this (relative to the bar) is warned about.
 pub const MAX_SCAN_AGE_MS: i64 = 10_000;
 
+/// A malformed `latest_eigen_scan` value; names the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LiveScanError {
+    #[error("latest_eigen_scan: field `timestamp` (ms) missing or not an integer")]
+    Timestamp,
+    #[error("latest_eigen_scan: field `scan_time_ms` is not an integer")]
+    ScanTime,
+    #[error("latest_eigen_scan: field `{0}` is not a number")]
+    NotANumber(&'static str),
+}
+
 /// One scan, ready for `step_bar`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LiveScan {
@@ -23,24 +34,20 @@ pub struct LiveScan {
 
 impl LiveScan {
     /// Reads `v` for the panel `assets`. Errors name the missing or malformed field.
-    pub fn from_value(v: &EigenScanValue, assets: &[String]) -> Result<LiveScan, String> {
+    pub fn from_value(v: &EigenScanValue, assets: &[String]) -> Result<LiveScan, LiveScanError> {
         let timestamp_ms = v
             .extra
             .get("timestamp")
             .and_then(serde_json::Value::as_i64)
-            .ok_or("latest_eigen_scan: field `timestamp` (ms) missing or not an integer")?;
+            .ok_or(LiveScanError::Timestamp)?;
         let scan_time_ms = match v.extra.get("scan_time_ms") {
             None | Some(serde_json::Value::Null) => timestamp_ms,
-            Some(x) => x
-                .as_i64()
-                .ok_or("latest_eigen_scan: field `scan_time_ms` is not an integer")?,
+            Some(x) => x.as_i64().ok_or(LiveScanError::ScanTime)?,
         };
-        let opt = |k: &str| -> Result<f64, String> {
+        let opt = |k: &'static str| -> Result<f64, LiveScanError> {
             match v.extra.get(k) {
                 None | Some(serde_json::Value::Null) => Ok(f64::NAN),
-                Some(x) => x
-                    .as_f64()
-                    .ok_or_else(|| format!("latest_eigen_scan: field `{k}` is not a number")),
+                Some(x) => x.as_f64().ok_or(LiveScanError::NotANumber(k)),
             }
         };
         let prices = assets
@@ -99,7 +106,8 @@ mod tests {
             &panel,
         )
         .unwrap_err();
-        assert!(e.contains("`timestamp`"), "{e}");
+        assert_eq!(e, LiveScanError::Timestamp);
+        assert!(e.to_string().contains("`timestamp`"), "{e}");
         let e = LiveScan::from_value(
             &value(
                 r#"{"vel_div":0.1,"scan_number":1,"asset_prices":{},"timestamp":5,"v50_lambda_max_velocity":"x"}"#,
@@ -107,7 +115,7 @@ mod tests {
             &panel,
         )
         .unwrap_err();
-        assert!(e.contains("v50_lambda_max_velocity"), "{e}");
+        assert_eq!(e, LiveScanError::NotANumber("v50_lambda_max_velocity"));
         // Warm-up: null velocities are NaN, not errors.
         let s = LiveScan::from_value(
             &value(

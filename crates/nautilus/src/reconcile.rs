@@ -95,7 +95,7 @@ pub fn reconcile(
             };
             let qty = order_quantity(t.notional, t.entry_price, route.size_precision)
                 .map(|q| q.to_string())
-                .unwrap_or_else(|e| e);
+                .unwrap_or_else(|e| e.to_string());
             let Some(i) = log
                 .orders
                 .iter()

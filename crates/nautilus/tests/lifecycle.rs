@@ -427,3 +427,53 @@ fn restore_capital_without_a_saved_state_starts_from_initial_capital() {
     assert_eq!(a.engine().unwrap().capital(), 25_000.0);
     assert!(a.log().borrow().store_errors.is_empty());
 }
+
+struct FixedAcb;
+impl dolphin_engine::AcbProvider for FixedAcb {
+    fn day(
+        &self,
+        _: UtcDate,
+        _: Option<&dyn dolphin_engine::ObProvider>,
+    ) -> dolphin_engine::AcbDay {
+        dolphin_engine::AcbDay {
+            boost: 1.3,
+            beta: 0.8,
+        }
+    }
+}
+
+#[test]
+fn a_restarted_actor_gets_its_providers_back() {
+    // The providers value is installed at every on_start (issue 16): the ACB and the posture
+    // source act on the days after a stop/start exactly as before it.
+    let frames = days(2);
+    let mut cfg = DolphinActorConfig::new(EngineConfig::champion());
+    cfg.providers = dolphin_runtime::Providers::none()
+        .with_acb(FixedAcb)
+        .with_posture(|_: UtcDate| dolphin_engine::DayContext {
+            posture: Posture::Stalker,
+            rm: 0.5,
+        });
+    let mut a = DolphinActor::new(cfg, Box::new(DayFrames::new(frames.to_vec())));
+    for (start, frame) in frames.iter().enumerate() {
+        a.on_start().unwrap();
+        assert!(a.engine().is_some(), "start {start} builds an engine");
+        feed(&mut a, frame, 0..10);
+        let e = a.engine().unwrap();
+        assert_eq!(
+            (e.day_base_boost(), e.day_beta()),
+            (1.3, 0.8),
+            "start {start}"
+        );
+        assert_eq!(e.posture(), Some(Posture::Stalker));
+        assert_eq!(e.abs_max_leverage_eff(), 3.0, "max(1, 6 × Rm 0.5)");
+        a.on_stop().unwrap();
+    }
+    let log = a.log();
+    let days = &log.borrow().days;
+    assert_eq!(days.len(), 2);
+    assert!(
+        days.iter()
+            .all(|d| d.boost == 1.3 && d.posture == Posture::Stalker)
+    );
+}

@@ -20,7 +20,7 @@ proptest! {
         if exact > QUANTITY_MAX {
             // Nautilus's standard-precision quantities end at ~1.8e10 units (a real limit:
             // Binance lists such assets as 1000x contracts).
-            prop_assert!(order_quantity(notional, price, sp).unwrap_err().contains("not in range"));
+            prop_assert!(order_quantity(notional, price, sp).unwrap_err().to_string().contains("not in range"));
             return Ok(());
         }
         let q = order_quantity(notional, price, sp).unwrap();
@@ -39,10 +39,10 @@ proptest! {
 
 #[test]
 fn zero_or_bad_quantities_are_refused_with_the_reason() {
-    let e = order_quantity(0.0, 100.0, 3).unwrap_err();
+    let e = order_quantity(0.0, 100.0, 3).unwrap_err().to_string();
     assert!(e.contains("not positive"), "{e}");
-    let e = order_quantity(1.0, 100_000.0, 2).unwrap_err();
+    let e = order_quantity(1.0, 100_000.0, 2).unwrap_err().to_string();
     assert!(e.contains("rounds to zero"), "{e}");
-    let e = order_quantity(1.0, f64::NAN, 2).unwrap_err();
+    let e = order_quantity(1.0, f64::NAN, 2).unwrap_err().to_string();
     assert!(e.contains("not positive"), "{e}");
 }

@@ -13,7 +13,7 @@ use std::path::Path;
 const SAMPLE_DAYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/sample/days");
 
 fn standalone(cfg: &SystemConfig, files: &[(UtcDate, std::path::PathBuf)]) -> BacktestResult {
-    run_backtest(cfg, files, &|_| DayContext::default(), |_| {}, &mut |_| {}).unwrap()
+    run_backtest(cfg, files, &dolphin_runtime::Providers::none(), &mut |_| {}).unwrap()
 }
 
 fn assert_same_outputs(a: &BacktestResult, run: &NautilusRun) {
@@ -107,7 +107,9 @@ fn posture_from_the_store_reaches_the_engine_through_nautilus() {
         posture: Posture::Stalker,
         rm: 0.8,
     };
-    let a = run_backtest(&cfg, &files, &|_| ctx, |_| {}, &mut |_| {}).unwrap();
+    let providers =
+        dolphin_runtime::Providers::none().with_posture(move |_: dolphin_core::UtcDate| ctx);
+    let a = run_backtest(&cfg, &files, &providers, &mut |_| {}).unwrap();
     let apex = standalone(&cfg, &files);
     assert_ne!(a.summary, apex.summary, "STALKER changes the run");
 

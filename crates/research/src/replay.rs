@@ -197,10 +197,10 @@ pub fn replay(
                     inputs.factors.clone(),
                     inputs.frames.iter(),
                 )?;
-                engine.set_acb(Box::new(a));
+                engine.set_acb(std::sync::Arc::new(a));
             }
             ThresholdMode::Expanding => {
-                engine.set_acb(Box::new(DayStartAcb {
+                engine.set_acb(std::sync::Arc::new(DayStartAcb {
                     factors: inputs.factors.clone(),
                     cfg: acb.params.clone(),
                 }));

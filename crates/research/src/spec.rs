@@ -144,7 +144,7 @@ impl SweepSpec {
             origin: origin.to_string(),
             message,
         };
-        let mut s: SweepSpec = serde_yaml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let mut s: SweepSpec = serde_norway::from_str(text).map_err(|e| err(e.to_string()))?;
         s.dir = dir.to_path_buf();
         if !METRICS.contains(&s.metric.as_str()) {
             return Err(err(format!(

@@ -396,7 +396,7 @@ pub fn finish(
             serde_json::to_string(&r.config.acb).expect("acb serialises"),
         );
         text.push_str(
-            &serde_yaml::to_string(&sys).map_err(|e| ResearchError::Other(e.to_string()))?,
+            &serde_norway::to_string(&sys).map_err(|e| ResearchError::Other(e.to_string()))?,
         );
         // The file must load as a system config (and not as the champion).
         dolphin_runtime::SystemConfig::from_yaml(&text, &name)?;

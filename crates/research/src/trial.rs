@@ -297,7 +297,7 @@ mod tests {
             .unwrap();
         let s = t.to_system("sweep-x");
         assert!(!s.champion);
-        let yaml = serde_yaml::to_string(&s).unwrap();
+        let yaml = serde_norway::to_string(&s).unwrap();
         // The champion drift check does not refuse it; it loads as the same engine.
         let back = SystemConfig::from_yaml(&yaml, "x.yml").unwrap();
         assert_eq!(back.engine, t.engine);

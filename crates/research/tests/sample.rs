@@ -5,7 +5,7 @@
 
 use dolphin_core::DayFrame;
 use dolphin_data::KlinePanel;
-use dolphin_engine::DayContext;
+use dolphin_runtime::providers::Providers;
 use dolphin_research::causal_acb::{Settlements, ThresholdMode};
 use dolphin_research::lookahead::{LookaheadOptions, Source, check, project_scan};
 use dolphin_research::replay::{replay, run_trial};
@@ -32,14 +32,7 @@ fn trial_replay_equals_the_backtest() {
     let data = data();
     let blue = SystemConfig::blue();
     let files = day_files(&sample(), None, None).unwrap();
-    let bt = run_backtest(
-        &blue,
-        &files,
-        &|_| DayContext::default(),
-        |_| {},
-        &mut |_| {},
-    )
-    .unwrap();
+    let bt = run_backtest(&blue, &files, &Providers::none(), &mut |_| {}).unwrap();
     let trial = TrialConfig::from_system(&blue);
     let (trades, days) = replay(data.inputs(), &trial, true, &mut |_, _, _, _| {}).unwrap();
     assert_eq!(trades, bt.trades);
@@ -53,14 +46,7 @@ fn trial_replay_equals_the_backtest() {
     // ACB on with the SPEC §3 threshold: the same trades as the backtest with the ACB layer.
     let acb =
         dolphin_runtime::layers::build_acb(None, None, &files, &mut Default::default()).unwrap();
-    let bt = run_backtest(
-        &blue,
-        &files,
-        &|_| DayContext::default(),
-        move |e| e.set_acb(Box::new(acb)),
-        &mut |_| {},
-    )
-    .unwrap();
+    let bt = run_backtest(&blue, &files, &Providers::none().with_acb(acb), &mut |_| {}).unwrap();
     let mut t = trial.clone();
     t.acb.enabled = true;
     let (trades, days) = replay(data.inputs(), &t, true, &mut |_, _, _, _| {}).unwrap();

@@ -184,8 +184,9 @@ pub struct McDecision {
     pub status: McStatus,
     /// `mc_orange_scale` (0.5) when ORANGE, else 1.0 (B §12).
     pub day_mc_scale: f64,
-    /// `regime_dd_halt`: RED, or posture TURTLE/HIBERNATE (B §12, SPEC D4/D5).
-    pub regime_dd_halt: bool,
+    /// No new entries (the seeds' `regime_dd_halt`): RED, or posture TURTLE/HIBERNATE (B §12,
+    /// SPEC D4/D5).
+    pub entries_halted: bool,
 }
 
 impl McDecision {
@@ -201,7 +202,7 @@ impl McDecision {
             } else {
                 1.0
             },
-            regime_dd_halt: status == McStatus::Red || posture.halts_entries(),
+            entries_halted: status == McStatus::Red || posture.halts_entries(),
         }
     }
 }
@@ -373,14 +374,14 @@ mod tests {
         let d = decide(&with_bad(2, &roi));
         assert_eq!(d.report.catastrophic_probability, 0.10);
         assert_eq!(
-            (d.status, d.day_mc_scale, d.regime_dd_halt),
+            (d.status, d.day_mc_scale, d.entries_halted),
             (McStatus::Ok, 1.0, false)
         );
         // 3/20 = 0.15 → ORANGE, scale 0.5, no halt.
         let d = decide(&with_bad(3, &roi));
         assert_eq!(d.report.catastrophic_probability, 0.15);
         assert_eq!(
-            (d.status, d.day_mc_scale, d.regime_dd_halt),
+            (d.status, d.day_mc_scale, d.entries_halted),
             (McStatus::Orange, 0.5, false)
         );
         // 5/20 = 0.25: not > 0.25 → still ORANGE.
@@ -391,7 +392,7 @@ mod tests {
         let d = decide(&with_bad(6, &roi));
         assert_eq!(d.report.catastrophic_probability, 0.30);
         assert_eq!(
-            (d.status, d.day_mc_scale, d.regime_dd_halt),
+            (d.status, d.day_mc_scale, d.entries_halted),
             (McStatus::Red, 1.0, true)
         );
     }
@@ -410,7 +411,7 @@ mod tests {
         let d = decide(&with_bad(0, &roi));
         assert!((d.report.envelope_score - (-0.5 / 0.2475f64.sqrt())).abs() < 1e-12);
         assert!((d.report.envelope_score - -1.005_037_815_259_212).abs() < 1e-12);
-        assert_eq!((d.status, d.regime_dd_halt), (McStatus::Red, true));
+        assert_eq!((d.status, d.entries_halted), (McStatus::Red, true));
         // Sorted positions 4 and 5 are 0 → P25 = 0 → score 0: not < 0 → OK.
         let mut roi: Vec<f64> = vec![-0.1; 4];
         roi.extend([0.0, 0.0]);
@@ -425,7 +426,7 @@ mod tests {
         assert_eq!((d.status, d.day_mc_scale), (McStatus::Orange, 0.5));
         // Posture TURTLE halts even when OK (B §12).
         let d = table(&positive_roi(), &[0.0; 20]).decide(&base_cfg(), Posture::Turtle);
-        assert_eq!((d.status, d.regime_dd_halt), (McStatus::Ok, true));
+        assert_eq!((d.status, d.entries_halted), (McStatus::Ok, true));
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub mod acb_config;
 pub mod block_bootstrap;
 pub mod circuit_breaker;
 pub mod envelope;
+pub mod mc_config;
+pub mod mc_error;
 pub mod mc_forewarner;
 pub mod mc_stats;
 pub mod percentile;

@@ -182,7 +182,7 @@ fn forewarner_gates_the_engine() {
         let mut e = NDAlphaEngine::new(base.clone()).unwrap();
         e.process_day(&frames[0], DayContext::default(), false)
             .unwrap();
-        e.set_mc_forewarner(Box::new(fw));
+        e.set_mc_forewarner(std::sync::Arc::new(fw));
         let before = e.trade_history().len();
         let r = e.process_day(day, DayContext::default(), true).unwrap();
         (r, e.trade_history().len() - before, e.day_mc_scale())

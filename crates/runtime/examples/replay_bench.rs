@@ -46,8 +46,7 @@ fn real(dir: PathBuf) {
     let r = run_backtest(
         &SystemConfig::blue(),
         &files,
-        &|_| DayContext::default(),
-        |_| {},
+        &dolphin_runtime::Providers::none(),
         &mut |_| {},
     )
     .unwrap();

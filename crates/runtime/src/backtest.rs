@@ -2,9 +2,10 @@
 //! [`NDAlphaEngine`], with a per-day governance context, collecting trades and day results.
 
 use crate::config::SystemConfig;
+use crate::providers::Providers;
 use dolphin_core::UtcDate;
 use dolphin_data::{DataError, list_day_files, read_day_file};
-use dolphin_engine::{DayContext, DayResult, EngineError, NDAlphaEngine, NDTradeRecord, Summary};
+use dolphin_engine::{DayResult, EngineError, NDAlphaEngine, NDTradeRecord, Summary};
 use std::path::{Path, PathBuf};
 
 /// Where a backtest stopped and why. Results up to the failing day are kept in `partial`.
@@ -67,14 +68,13 @@ pub fn day_files(
     Ok(files)
 }
 
-/// Runs the engine over `files` in order. `context` gives each date's posture and Rm;
-/// `setup` wires providers (ACB, MC, OB) into the fresh engine. The last day closes an open
-/// position with END_OF_DATA. On a bad file the run stops, keeping what was done.
+/// Runs the engine over `files` in order. `providers` are installed into the fresh engine
+/// (ACB, MC, OB) and give each date's posture and Rm. The last day closes an open position
+/// with END_OF_DATA. On a bad file the run stops, keeping what was done.
 pub fn run_backtest(
     cfg: &SystemConfig,
     files: &[(UtcDate, PathBuf)],
-    context: &dyn Fn(UtcDate) -> DayContext,
-    setup: impl FnOnce(&mut NDAlphaEngine),
+    providers: &Providers,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<BacktestResult, BacktestError> {
     let mut engine =
@@ -82,7 +82,7 @@ pub fn run_backtest(
             file: PathBuf::from("<config>"),
             source,
         })?;
-    setup(&mut engine);
+    providers.install(&mut engine);
     let mut days = Vec::with_capacity(files.len());
     let (mut bars, mut asset_bars) = (0u64, 0u64);
     let total = files.len();
@@ -108,7 +108,7 @@ pub fn run_backtest(
             }
         };
         let last = i + 1 == total;
-        match engine.process_day(&frame, context(*date), last) {
+        match engine.process_day(&frame, providers.day_context(*date), last) {
             Ok(day) => {
                 bars += frame.len() as u64;
                 asset_bars += (frame.len() * frame.n_assets()) as u64;

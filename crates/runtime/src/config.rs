@@ -22,10 +22,15 @@ pub enum ConfigError {
     #[error("config {origin}: {source}")]
     Parse {
         origin: String,
-        source: serde_yaml::Error,
+        source: serde_norway::Error,
     },
-    #[error("config {origin}: {message}")]
-    Invalid { origin: String, message: String },
+    #[error("config {origin}: {source}")]
+    Invalid {
+        origin: String,
+        source: dolphin_engine::ConfigError,
+    },
+    #[error("config {origin}: bar_seconds = {bar_seconds}: must divide a day (1, 5, 60, 300, ...)")]
+    BarSeconds { origin: String, bar_seconds: u32 },
     #[error("config {origin}: {source}")]
     Drift {
         origin: String,
@@ -62,23 +67,20 @@ impl SystemConfig {
     /// checks the champion hash.
     pub fn from_yaml(text: &str, origin: &str) -> Result<Self, ConfigError> {
         let cfg: SystemConfig =
-            serde_yaml::from_str(text).map_err(|source| ConfigError::Parse {
+            serde_norway::from_str(text).map_err(|source| ConfigError::Parse {
                 origin: origin.to_string(),
                 source,
             })?;
         cfg.engine
             .validate()
-            .map_err(|message| ConfigError::Invalid {
+            .map_err(|source| ConfigError::Invalid {
                 origin: origin.to_string(),
-                message,
+                source,
             })?;
         if cfg.bar_seconds == 0 || 86_400 % cfg.bar_seconds != 0 {
-            return Err(ConfigError::Invalid {
+            return Err(ConfigError::BarSeconds {
                 origin: origin.to_string(),
-                message: format!(
-                    "bar_seconds = {}: must divide a day (1, 5, 60, 300, ...)",
-                    cfg.bar_seconds
-                ),
+                bar_seconds: cfg.bar_seconds,
             });
         }
         if cfg.champion {
@@ -161,6 +163,35 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(msg.contains("bar_seconds = 7"), "{msg}");
+    }
+
+    #[test]
+    fn every_shipped_config_parses_to_its_exact_values() {
+        // The YAML crate (serde_norway, issue 16) must give exactly the values the files say;
+        // the champion hash is unchanged.
+        let b = SystemConfig::from_yaml(BLUE_YML, "blue.yml").unwrap();
+        assert_eq!(b.engine, EngineConfig::champion());
+        assert_eq!(
+            dolphin_engine::champion::champion_hash(&b.engine),
+            dolphin_engine::champion::CHAMPION_HASH
+        );
+        assert_eq!(
+            SystemConfig::from_yaml(GREEN_YML, "green.yml")
+                .unwrap()
+                .engine,
+            EngineConfig::green()
+        );
+        let text = include_str!("../../../configs/ob-capture.yml");
+        let ob = SystemConfig::from_yaml(text, "ob-capture.yml").unwrap();
+        assert_eq!((ob.name.as_str(), ob.champion), ("ob-capture", false));
+        assert_eq!(
+            ob.engine,
+            EngineConfig {
+                min_irp_alignment: 0.30,
+                vol_threshold: 0.0000128,
+                ..EngineConfig::champion()
+            }
+        );
     }
 
     #[test]

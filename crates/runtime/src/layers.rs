@@ -1,13 +1,16 @@
 //! The risk layers a backtest can switch on (issue 4 item 5): ACBv6 from indicator tables
 //! and the day files' w750, the survival stack from a posture trace, the MC-Forewarner from
-//! an envelope model. Each is built here and wired into the engine as its provider.
+//! an envelope model. Each is built here; [`crate::providers::build_providers`] puts them into
+//! the one [`crate::providers::Providers`] value a run installs into its engines.
 
 use dolphin_core::{InputWarning, InputWarnings, RowUnit, UtcDate};
 use dolphin_data::{
     DataError, is_ng3_folder, load_external_factors, load_ng3_indicators, read_day_file,
 };
-use dolphin_engine::DayContext;
-use dolphin_risk::{AcbConfig, AcbExplain, AdaptiveCircuitBreaker, PostureTrace, SurvivalConfig};
+use dolphin_risk::{
+    AcbConfig, AcbError, AcbExplain, AdaptiveCircuitBreaker, McError, PostureTrace,
+    PostureTraceError, SurvivalConfig,
+};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -17,9 +20,21 @@ pub enum LayerError {
     #[error(transparent)]
     Data(#[from] DataError),
     #[error("ACB: {0}")]
-    Acb(String),
+    Acb(#[from] AcbError),
     #[error("posture trace: {0}")]
-    Posture(String),
+    Posture(#[from] PostureTraceError),
+    #[error("OB features: {0}")]
+    Ob(#[from] dolphin_orderbook::TableError),
+    #[error("MC-Forewarner: {0}")]
+    Mc(#[from] McError),
+    #[error(
+        "ACB: {}: an NG3 folder carries funding_btc in its Indicators files; drop --funding {}",
+        dir.display(),
+        funding.display()
+    )]
+    Ng3WithFunding { dir: PathBuf, funding: PathBuf },
+    #[error("posture trace: {}: no readings (the file is empty or blank)", path.display())]
+    EmptyPostureTrace { path: PathBuf },
 }
 
 /// Which layers a run had on (printed and written to `run.json`).
@@ -69,11 +84,10 @@ pub fn build_acb(
     let factors = match indicators {
         Some(dir) if is_ng3_folder(dir) => {
             if let Some(f) = funding {
-                return Err(LayerError::Acb(format!(
-                    "{}: an NG3 folder carries funding_btc in its Indicators files; drop --funding {}",
-                    dir.display(),
-                    f.display()
-                )));
+                return Err(LayerError::Ng3WithFunding {
+                    dir: dir.to_path_buf(),
+                    funding: f.to_path_buf(),
+                });
             }
             load_ng3_indicators(dir, warnings)?
         }
@@ -83,8 +97,11 @@ pub fn build_acb(
     for (_, p) in files {
         frames.push(read_day_file(p)?);
     }
-    AdaptiveCircuitBreaker::from_day_frames(AcbConfig::default(), factors, frames.iter())
-        .map_err(|e| LayerError::Acb(e.to_string()))
+    Ok(AdaptiveCircuitBreaker::from_day_frames(
+        AcbConfig::default(),
+        factors,
+        frames.iter(),
+    )?)
 }
 
 /// The per-date ACB explanations of a run (`acb.jsonl`).
@@ -92,20 +109,15 @@ pub fn explain_acb(acb: &AdaptiveCircuitBreaker, files: &[(UtcDate, PathBuf)]) -
     files.iter().map(|(d, _)| acb.explain(*d, None)).collect()
 }
 
-/// Loads a posture trace and answers each date's context at its 00:00 UTC. A trace without
-/// readings is an error; readings that repeat the previous one's `ts_ms` are applied in file
-/// order and each is a warning.
-pub fn posture_context(
-    path: &Path,
-    warnings: &mut InputWarnings,
-) -> Result<impl Fn(UtcDate) -> DayContext + use<>, LayerError> {
-    let trace = PostureTrace::load(path, SurvivalConfig::default())
-        .map_err(|e| LayerError::Posture(e.to_string()))?;
+/// Loads a posture trace; it answers each date's context at its 00:00 UTC
+/// ([`crate::providers::PostureSource`]). A trace without readings is an error; readings that
+/// repeat the previous one's `ts_ms` are applied in file order and each is a warning.
+pub fn posture_trace(path: &Path, warnings: &mut InputWarnings) -> Result<PostureTrace, LayerError> {
+    let trace = PostureTrace::load(path, SurvivalConfig::default())?;
     if trace.points().is_empty() {
-        return Err(LayerError::Posture(format!(
-            "{}: no readings (the file is empty or blank)",
-            path.display()
-        )));
+        return Err(LayerError::EmptyPostureTrace {
+            path: path.to_path_buf(),
+        });
     }
     for (i, w) in trace.points().windows(2).enumerate() {
         if w[0].0 == w[1].0 {
@@ -121,8 +133,5 @@ pub fn posture_context(
             ));
         }
     }
-    Ok(move |date: UtcDate| {
-        let (posture, rm) = trace.posture_at(date.start_ms());
-        DayContext { posture, rm }
-    })
+    Ok(trace)
 }

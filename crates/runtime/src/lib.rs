@@ -5,8 +5,10 @@ pub mod config;
 pub mod layers;
 pub mod mc_plot;
 pub mod plot;
+pub mod providers;
 pub mod report;
 
 pub use backtest::{BacktestError, BacktestResult, Progress, day_files, run_backtest};
 pub use config::{ConfigError, SystemConfig};
+pub use providers::{BuiltProviders, PostureSource, ProviderSources, Providers, build_providers};
 pub use report::{ReportError, write_outputs};

@@ -2,6 +2,7 @@
 //! paths (SPEC §3 "MC-Forewarner"; docs/MC_FOREWARNER.md "Outputs"), with the percentiles
 //! and the catastrophe limit marked.
 
+use crate::plot::PlotError;
 use plotters::prelude::*;
 use std::path::Path;
 use std::sync::Once;
@@ -66,7 +67,7 @@ fn draw_panel(
     area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
     p: &HistPanel<'_>,
     bins: usize,
-) -> Result<(), String> {
+) -> Result<(), PlotError> {
     let (lo, hi) = range_of(&p.values_pct, &p.markers);
     let counts = histogram(&p.values_pct, lo, hi, bins);
     let top = counts.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.1;
@@ -76,33 +77,28 @@ fn draw_panel(
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(55)
-        .build_cartesian_2d(lo..hi, 0.0..top)
-        .map_err(|e| e.to_string())?;
+        .build_cartesian_2d(lo..hi, 0.0..top)?;
     chart
         .configure_mesh()
         .x_desc(p.x_desc)
         .y_desc("paths")
         .y_label_formatter(&|y| format!("{y:.0}"))
         .label_style(("sans-serif", 13))
-        .draw()
-        .map_err(|e| e.to_string())?;
-    chart
-        .draw_series(counts.iter().enumerate().map(|(i, &c)| {
-            let x0 = lo + width * i as f64;
-            Rectangle::new(
-                [(x0, 0.0), (x0 + width, c as f64)],
-                p.color.mix(0.6).filled(),
-            )
-        }))
-        .map_err(|e| e.to_string())?;
+        .draw()?;
+    chart.draw_series(counts.iter().enumerate().map(|(i, &c)| {
+        let x0 = lo + width * i as f64;
+        Rectangle::new(
+            [(x0, 0.0), (x0 + width, c as f64)],
+            p.color.mix(0.6).filled(),
+        )
+    }))?;
     for (k, (label, x)) in p.markers.iter().enumerate() {
         let color = Palette99::pick(k + 3).to_rgba();
         chart
             .draw_series(std::iter::once(PathElement::new(
                 vec![(*x, 0.0), (*x, top)],
                 color.stroke_width(2),
-            )))
-            .map_err(|e| e.to_string())?
+            )))?
             .label(format!("{label} {x:.2}%"))
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 15, y)], color.stroke_width(2)));
     }
@@ -112,8 +108,7 @@ fn draw_panel(
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .label_font(("sans-serif", 13))
-        .draw()
-        .map_err(|e| e.to_string())?;
+        .draw()?;
     Ok(())
 }
 
@@ -125,7 +120,7 @@ pub fn plot_mc_histograms(
     max_dd: &[f64],
     dd_limit: f64,
     title: &str,
-) -> Result<(), String> {
+) -> Result<(), PlotError> {
     register_font();
     let pct = |v: &[f64]| v.iter().map(|x| x * 100.0).collect::<Vec<f64>>();
     let mut sorted = pct(roi);
@@ -160,14 +155,12 @@ pub fn plot_mc_histograms(
         color: RED,
     };
     let root = BitMapBackend::new(path, (1400, 560)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let root = root
-        .titled(title, ("sans-serif", 22))
-        .map_err(|e| e.to_string())?;
+    root.fill(&WHITE)?;
+    let root = root.titled(title, ("sans-serif", 22))?;
     let (left, right) = root.split_horizontally(700);
     draw_panel(&left, &roi_panel, bins)?;
     draw_panel(&right, &dd_panel, bins)?;
-    root.present().map_err(|e| e.to_string())?;
+    root.present()?;
     Ok(())
 }
 

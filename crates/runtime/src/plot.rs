@@ -6,6 +6,18 @@ use plotters::prelude::*;
 use std::path::Path;
 use std::sync::Once;
 
+/// A plot that could not be drawn or written (plotters' drawing-area error, which is generic
+/// over the backend, kept as the source).
+#[derive(Debug, thiserror::Error)]
+#[error("drawing failed: {0}")]
+pub struct PlotError(#[source] Box<dyn std::error::Error + Send + Sync>);
+
+impl<E: std::error::Error + Send + Sync + 'static> From<DrawingAreaErrorKind<E>> for PlotError {
+    fn from(e: DrawingAreaErrorKind<E>) -> Self {
+        PlotError(Box::new(e))
+    }
+}
+
 static FONT: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
 
@@ -44,7 +56,7 @@ pub fn equity_points(result: &BacktestResult) -> Vec<(f64, f64)> {
 }
 
 /// Draws the equity curve to a PNG.
-pub fn plot_equity(path: &Path, result: &BacktestResult) -> Result<(), String> {
+pub fn plot_equity(path: &Path, result: &BacktestResult) -> Result<(), PlotError> {
     register_font();
     let pts = equity_points(result);
     let x_max = pts.last().map_or(1.0, |p| p.0).max(1.0);
@@ -55,7 +67,7 @@ pub fn plot_equity(path: &Path, result: &BacktestResult) -> Result<(), String> {
     }
     let pad = ((hi - lo) * 0.05).max(1.0);
     let root = BitMapBackend::new(path, (1200, 600)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    root.fill(&WHITE)?;
     let s = &result.summary;
     let caption = format!(
         "DOLPHIN equity: ROI {:+.2}%  max DD {:.2}%  trades {}",
@@ -68,15 +80,13 @@ pub fn plot_equity(path: &Path, result: &BacktestResult) -> Result<(), String> {
         .margin(15)
         .x_label_area_size(40)
         .y_label_area_size(80)
-        .build_cartesian_2d(0.0..x_max, (lo - pad)..(hi + pad))
-        .map_err(|e| e.to_string())?;
+        .build_cartesian_2d(0.0..x_max, (lo - pad)..(hi + pad))?;
     chart
         .configure_mesh()
         .x_desc("days since start")
         .y_desc("capital (USDT)")
         .label_style(("sans-serif", 14))
-        .draw()
-        .map_err(|e| e.to_string())?;
+        .draw()?;
     // Drawdown shading: the area between the running peak and the capital.
     let mut peak = f64::NEG_INFINITY;
     let mut upper = Vec::with_capacity(pts.len());
@@ -87,13 +97,11 @@ pub fn plot_equity(path: &Path, result: &BacktestResult) -> Result<(), String> {
     let mut poly = upper.clone();
     poly.extend(pts.iter().rev().copied());
     chart
-        .draw_series(std::iter::once(Polygon::new(poly, RED.mix(0.25).filled())))
-        .map_err(|e| e.to_string())?
+        .draw_series(std::iter::once(Polygon::new(poly, RED.mix(0.25).filled())))?
         .label("drawdown from peak")
         .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], RED.mix(0.25).filled()));
     chart
-        .draw_series(LineSeries::new(pts.iter().copied(), BLUE.stroke_width(2)))
-        .map_err(|e| e.to_string())?
+        .draw_series(LineSeries::new(pts.iter().copied(), BLUE.stroke_width(2)))?
         .label("capital")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 15, y)], BLUE.stroke_width(2)));
     chart
@@ -101,8 +109,7 @@ pub fn plot_equity(path: &Path, result: &BacktestResult) -> Result<(), String> {
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .label_font(("sans-serif", 14))
-        .draw()
-        .map_err(|e| e.to_string())?;
-    root.present().map_err(|e| e.to_string())?;
+        .draw()?;
+    root.present()?;
     Ok(())
 }

@@ -14,8 +14,11 @@ pub enum ReportError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot plot {path}: {message}")]
-    Plot { path: PathBuf, message: String },
+    #[error("cannot plot {path}: {source}")]
+    Plot {
+        path: PathBuf,
+        source: crate::plot::PlotError,
+    },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
@@ -54,7 +57,7 @@ pub fn write_outputs(out: &Path, result: &BacktestResult, plot: bool) -> Result<
     write_atomic(&out.join("days.jsonl"), &jsonl(&result.days))?;
     if plot {
         let path = out.join("equity.png");
-        plot_equity(&path, result).map_err(|message| ReportError::Plot { path, message })?;
+        plot_equity(&path, result).map_err(|source| ReportError::Plot { path, source })?;
     }
     Ok(())
 }

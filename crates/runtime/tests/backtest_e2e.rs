@@ -19,8 +19,7 @@ fn run(dir: &Path) -> Result<dolphin_runtime::BacktestResult, BacktestError> {
     run_backtest(
         &SystemConfig::blue(),
         &files,
-        &|_| DayContext::default(),
-        |_| {},
+        &dolphin_runtime::Providers::none(),
         &mut |_| {},
     )
 }
@@ -204,8 +203,7 @@ fn missing_reference_asset_stops_with_a_clear_error() {
     let e = run_backtest(
         &cfg,
         &files,
-        &|_| DayContext::default(),
-        |_| {},
+        &dolphin_runtime::Providers::none(),
         &mut |_| {},
     )
     .unwrap_err();

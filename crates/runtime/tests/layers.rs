@@ -2,8 +2,9 @@
 //! a survival-stack posture trace.
 
 use dolphin_core::Posture;
-use dolphin_engine::{DayContext, ExitReason};
-use dolphin_runtime::layers::{build_acb, explain_acb, posture_context};
+use dolphin_engine::ExitReason;
+use dolphin_runtime::Providers;
+use dolphin_runtime::layers::{build_acb, explain_acb, posture_trace};
 use dolphin_runtime::{SystemConfig, day_files, run_backtest};
 use std::path::PathBuf;
 
@@ -54,8 +55,7 @@ fn acb_days_carry_the_explained_boost_and_beta() {
     let r = run_backtest(
         &SystemConfig::blue(),
         &files,
-        &|_| DayContext::default(),
-        |e| e.set_acb(Box::new(acb)),
+        &Providers::none().with_acb(acb),
         &mut |_| {},
     )
     .unwrap();
@@ -71,8 +71,7 @@ fn posture_trace_hibernates_a_day() {
     let base = run_backtest(
         &SystemConfig::blue(),
         &files,
-        &|_| DayContext::default(),
-        |_| {},
+        &Providers::none(),
         &mut |_| {},
     )
     .unwrap();
@@ -91,8 +90,8 @@ fn posture_trace_hibernates_a_day() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("trace.jsonl");
     std::fs::write(&path, trace).unwrap();
-    let ctx = posture_context(&path, &mut Default::default()).unwrap();
-    let r = run_backtest(&SystemConfig::blue(), &files, &ctx, |_| {}, &mut |_| {}).unwrap();
+    let providers = Providers::none().with_posture(posture_trace(&path, &mut Default::default()).unwrap());
+    let r = run_backtest(&SystemConfig::blue(), &files, &providers, &mut |_| {}).unwrap();
     let postures: Vec<Posture> = r.days.iter().map(|d| d.posture).collect();
     assert_eq!(&postures[..3], &[Posture::Apex; 3]);
     assert!(postures[3..].iter().all(|p| *p == Posture::Hibernate));
@@ -109,9 +108,6 @@ fn posture_trace_hibernates_a_day() {
     assert!(r.trades.len() <= before.len() + 1);
     // A malformed trace names its file and line.
     std::fs::write(&path, "{\"ts_ms\":1}\nnot json\n").unwrap();
-    let e = posture_context(&path, &mut Default::default())
-        .err()
-        .unwrap()
-        .to_string();
+    let e = posture_trace(&path, &mut Default::default()).err().unwrap().to_string();
     assert!(e.contains("trace.jsonl:1"), "{e}");
 }

@@ -158,7 +158,7 @@ impl ServicesConfig {
 
     /// Parses YAML text; `origin` names it in errors.
     pub fn from_yaml(text: &str, origin: &str) -> Result<Self, ServiceError> {
-        let cfg: Self = serde_yaml::from_str(text).map_err(|e| ServiceError::ServicesConfig {
+        let cfg: Self = serde_norway::from_str(text).map_err(|e| ServiceError::ServicesConfig {
             origin: origin.into(),
             message: e.to_string(),
         })?;

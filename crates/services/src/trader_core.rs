@@ -85,10 +85,10 @@ impl TraderCore {
         let acb = with_acb.then(AcbCell::default);
         let mc = with_mc.then(McCell::default);
         if let Some(a) = &acb {
-            engine.set_acb(Box::new(a.clone()));
+            engine.set_acb(std::sync::Arc::new(a.clone()));
         }
         if let Some(m) = &mc {
-            engine.set_mc_forewarner(Box::new(m.clone()));
+            engine.set_mc_forewarner(std::sync::Arc::new(m.clone()));
         }
         if let Some(c) = start_capital {
             engine.set_capital(c);

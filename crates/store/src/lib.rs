@@ -7,7 +7,7 @@
 //! * [`RedisMemory`] — Redis single node or Redis Cluster (see docs/STORE.md for guarantees).
 //! * [`schema`] — the map names, keys and JSON values of S §10; [`ShardedFeatureStore`] and
 //!   the shard rule of B §15.1.
-//! * [`testkit`] — starts throw-away `redis-server` processes and clusters for tests/benches.
+//! * `testkit` (cargo feature `testkit`) — starts throw-away `redis-server` processes and clusters for tests/benches.
 
 pub mod backoff;
 mod dispatcher;
@@ -17,12 +17,14 @@ pub mod memory;
 pub mod near_cache;
 pub mod outbox;
 pub mod redis_config;
+mod redis_conn;
 pub mod redis_memory;
 mod redis_push;
 mod redis_scripts;
 pub mod schema;
 pub mod shard;
 pub mod sharded_feature_store;
+#[cfg(feature = "testkit")]
 pub mod testkit;
 
 pub use backoff::Backoff;

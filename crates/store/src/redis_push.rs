@@ -9,7 +9,7 @@
 use crate::backoff::Backoff;
 use crate::error::StoreError;
 use crate::memory::ChangeEvent;
-use crate::redis_memory::{ChangeMsg, Inner};
+use crate::redis_conn::{ChangeMsg, Inner};
 use redis::{ProtocolVersion, PushKind, Value};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
