@@ -1,5 +1,6 @@
 //! `dolphin backtest`.
 
+use crate::inputs;
 use crate::paths::sample_days;
 use crate::table::{num, pct, render};
 use anyhow::Context;
@@ -44,7 +45,9 @@ pub struct Args {
     #[arg(long)]
     no_plot: bool,
     /// Turn on ACBv6 with the daily indicator tables in DIR (dvol_btc_daily.csv,
-    /// fear_greed_daily.csv, funding_rate_btcusdt_8h.csv, optional taker_ratio_daily.csv).
+    /// fear_greed_daily.csv, funding_rate_btcusdt_8h.csv, optional taker_ratio_daily.csv), or
+    /// with NG3 output: DIR holds `YYYY-MM-DD/scan_*__Indicators.npz` (or is one such date
+    /// folder); then per date the median of the first 10 scans' factors (B §3.2).
     #[arg(long)]
     indicators: Option<PathBuf>,
     /// Per-symbol funding tables (SYMBOL-funding.csv) for ACBv6's funding_btc.
@@ -103,6 +106,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     let data = a.data.clone().unwrap_or_else(sample_days);
     let files = day_files(&data, a.from, a.to)?;
+    // Every day file is read and checked before anything runs or is written (docs/INPUTS.md).
+    let checked = dolphin_data::check_day_files(&files)?;
+    let mut warnings = checked.warnings;
     let bar = ProgressBar::new(files.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{spinner} backtest [{bar:30}] {pos}/{len} days {msg}")
@@ -117,6 +123,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             a.indicators.as_deref(),
             a.funding.as_deref(),
             &files,
+            &mut warnings,
         )?)
     } else {
         None
@@ -125,7 +132,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let context: Option<Rc<dyn Fn(UtcDate) -> DayContext>> = match &a.posture_trace {
         Some(p) => {
             layers.survival_stack = true;
-            Some(Rc::new(posture_context(p)?))
+            Some(Rc::new(posture_context(p, &mut warnings)?))
         }
         None => None,
     };
@@ -209,7 +216,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         bytes.push(b'\n');
         dolphin_runtime::report::write_atomic(&a.out.join("reconciliation.json"), &bytes)?;
     }
-    let run_info = serde_json::json!({
+    let mut run_info = serde_json::json!({
         "engine": format!("{:?}", a.engine).to_lowercase(),
         "config": cfg.name,
         "champion": cfg.champion,
@@ -218,9 +225,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         "files": files.iter().map(|(d, _)| d.to_string()).collect::<Vec<_>>(),
         "layers": layers,
     });
-    let mut bytes = serde_json::to_vec_pretty(&run_info)?;
-    bytes.push(b'\n');
-    dolphin_runtime::report::write_atomic(&a.out.join("run.json"), &bytes)?;
+    inputs::add_to_run_json(&mut run_info, &warnings, Some(&checked.missing));
+    inputs::write_run_json(&a.out.join("run.json"), &run_info)?;
     if let Some(ex) = &acb_explain {
         dolphin_runtime::report::write_atomic(
             &a.out.join("acb.jsonl"),
@@ -251,6 +257,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         ("Sharpe", num(s.sharpe, 2)),
         ("max drawdown", pct(Some(s.max_drawdown))),
         ("win rate", pct(s.win_rate)),
+        inputs::missing_row(&checked.missing),
+        inputs::table_row(&warnings),
         ("elapsed", format!("{:.3} s", elapsed.as_secs_f64())),
         ("outputs", a.out.display().to_string()),
     ];
@@ -265,6 +273,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             ),
         ));
     }
+    inputs::print_warnings(&warnings);
     print!("{}", render("DOLPHIN backtest", &rows));
     Ok(())
 }

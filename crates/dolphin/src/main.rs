@@ -10,6 +10,7 @@ mod cmd_scan;
 mod cmd_serve;
 mod cmd_sweep;
 mod cmd_worker;
+mod inputs;
 mod paths;
 mod table;
 

@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 
 use crate::book_side::{BookSide, DEFAULT_WINDOW};
 use crate::decimal::FIXED_SCALE;
-use crate::message::{DepthSnapshot, DepthUpdate, Level};
+use crate::event::{DepthSnapshot, DepthUpdate, Level};
 
 /// Most diffs kept while waiting for a snapshot; the oldest are dropped beyond this.
 pub const MAX_BUFFERED_DIFFS: usize = 20_000;

@@ -68,7 +68,12 @@ pub struct ExpandingW750 {
 impl ExpandingW750 {
     /// Records date D's w750 from its first rows (call once `w750_first_rows` rows are in)
     /// and returns beta for the rest of D.
-    pub fn beta_after_first_rows(&mut self, v750: &[f64], cfg: &AcbConfig, min_dates: usize) -> f64 {
+    pub fn beta_after_first_rows(
+        &mut self,
+        v750: &[f64],
+        cfg: &AcbConfig,
+        min_dates: usize,
+    ) -> f64 {
         let w = w750_of_first_rows(v750, cfg.w750_first_rows);
         if let Some(w) = w {
             self.known.push(w);
@@ -100,7 +105,9 @@ impl Settlements {
     /// The newest settlement a bar opened at `ts_ms` can know (stamp ≤ ts + 999 ms), if it is
     /// at most 24 h old.
     pub fn at(&self, ts_ms: i64) -> Option<(i64, f64)> {
-        let idx = self.0.partition_point(|&(t, _)| t <= ts_ms + FUNDING_JITTER_MS);
+        let idx = self
+            .0
+            .partition_point(|&(t, _)| t <= ts_ms + FUNDING_JITTER_MS);
         let (t, r) = *self.0.get(idx.checked_sub(1)?)?;
         (ts_ms - t <= 86_400_000).then_some((t, r))
     }

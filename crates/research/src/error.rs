@@ -17,9 +17,7 @@ pub enum ResearchError {
     Scan(#[from] dolphin_scanner::ScanError),
     #[error("sweep spec {origin}: {message}")]
     Spec { origin: String, message: String },
-    #[error(
-        "unknown parameter path `{path}`: `{segment}` is not a field here (fields: {known})"
-    )]
+    #[error("unknown parameter path `{path}`: `{segment}` is not a field here (fields: {known})")]
     UnknownPath {
         path: String,
         segment: String,

@@ -59,8 +59,15 @@ impl Axis {
 fn short(v: f64) -> String {
     let s = format!("{v:.6}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s.is_empty() || s == "-" { "0".into() } else { s.to_string() }
+    if s.is_empty() || s == "-" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
 }
+
+/// The x axis, the y axis and the cells `grid[y][x]` (`None` for an empty cell).
+pub type HeatGrid = (Axis, Axis, Vec<Vec<Option<f64>>>);
 
 /// The grid of best metric values: `grid[y][x]`, `None` for an empty cell.
 pub fn heat_grid(
@@ -69,7 +76,7 @@ pub fn heat_grid(
     py: &str,
     metric: &str,
     minimise: bool,
-) -> Option<(Axis, Axis, Vec<Vec<Option<f64>>>)> {
+) -> Option<HeatGrid> {
     let pts: Vec<(f64, f64, f64)> = records
         .iter()
         .filter_map(|r| {
@@ -156,7 +163,10 @@ pub fn plot_heatmap(
         for (x, c) in row.iter().enumerate() {
             let fill = c.map_or(RGBColor(220, 220, 220), colour);
             chart
-                .draw_series(std::iter::once(Rectangle::new([(x, y), (x + 1, y + 1)], fill.filled())))
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(x, y), (x + 1, y + 1)],
+                    fill.filled(),
+                )))
                 .map_err(|e| err(&e))?;
             if let Some(v) = c
                 && nx <= 16
@@ -172,17 +182,31 @@ pub fn plot_heatmap(
             }
         }
     }
-    legend
-        .draw(&Text::new(
-            format!("{metric}\nbest {}\nworst {}", short_metric(if minimise { lo } else { hi }), short_metric(if minimise { hi } else { lo })),
-            (5, 60),
-            ("sans-serif", 14).into_font(),
-        ))
-        .map_err(|e| err(&e))?;
+    let best = short_metric(if minimise { lo } else { hi });
+    let worst = short_metric(if minimise { hi } else { lo });
+    for (i, line) in [
+        metric.to_string(),
+        format!("best {best}"),
+        format!("worst {worst}"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        legend
+            .draw(&Text::new(
+                line,
+                (5, 60 + 20 * i as i32),
+                ("sans-serif", 14).into_font(),
+            ))
+            .map_err(|e| err(&e))?;
+    }
     for i in 0..20 {
         let v = lo + (hi - lo) * (19 - i) as f64 / 19.0;
         legend
-            .draw(&Rectangle::new([(20, 140 + i * 20), (60, 160 + i * 20)], colour(v).filled()))
+            .draw(&Rectangle::new(
+                [(20, 140 + i * 20), (60, 160 + i * 20)],
+                colour(v).filled(),
+            ))
             .map_err(|e| err(&e))?;
     }
     root.present().map_err(|e| err(&e))?;
@@ -190,7 +214,11 @@ pub fn plot_heatmap(
 }
 
 fn short_metric(v: f64) -> String {
-    if v.abs() >= 100.0 { format!("{v:.0}") } else { format!("{v:.3}") }
+    if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.3}")
+    }
 }
 
 #[cfg(test)]

@@ -17,9 +17,9 @@
 //! Values are compared exactly (f64 bits). Known limitation: the ACB factor tables are
 //! date-stamped and not truncated here; their lag rules (SPEC §8) are tested in `dolphin-data`.
 
+use crate::causal_acb::Settlements;
 use crate::error::ResearchError;
 use crate::replay::{ReplayInputs, replay};
-use crate::causal_acb::Settlements;
 use crate::trial::TrialConfig;
 use dolphin_core::{DayFrame, ExternalFactors, UtcDate, is_valid_price};
 use dolphin_data::KlinePanel;
@@ -74,7 +74,10 @@ pub enum Source<'a> {
     /// Day files: truncation cuts the frames.
     Days(&'a [DayFrame]),
     /// Klines and a scanner: truncation cuts the klines and re-scans.
-    Klines { panel: &'a KlinePanel, scan: &'a ScanFn },
+    Klines {
+        panel: &'a KlinePanel,
+        scan: &'a ScanFn,
+    },
 }
 
 /// Options of the check.
@@ -114,7 +117,14 @@ impl std::fmt::Display for Violation {
         write!(
             f,
             "look-ahead in column `{}` at bar {} ({} row {}, ts {}): full data {} but {} with the data cut after bar {}",
-            self.column, self.bar, self.date, self.row, self.timestamp_ms, self.full, self.truncated, self.cut
+            self.column,
+            self.bar,
+            self.date,
+            self.row,
+            self.timestamp_ms,
+            self.full,
+            self.truncated,
+            self.cut
         )
     }
 }
@@ -198,41 +208,46 @@ fn trace(
         factors,
         settlements,
     };
-    let (trades, _) = replay(inputs, trial, false, &mut |e: &NDAlphaEngine,
-                                                        f: &DayFrame,
-                                                        r: usize,
-                                                        out: StepOutcome| {
-        let bar = t.num.len() as u64;
-        t.num.push(
-            [
-                f.vel_div[r],
-                f.v50_vel[r],
-                f.v150_vel[r],
-                f.v300_vel[r],
-                f.v750_vel[r],
-                f.instability_50[r],
-                f.instability_150[r],
-                e.day_base_boost(),
-                e.day_beta(),
-                e.regime_size_mult(),
-                e.capital(),
-            ]
-            .map(f64::to_bits),
-        );
-        let position = e
-            .position()
-            .map_or("-".into(), |p| format!("{}#{}@{} {:?}", p.trade_id, p.asset, p.entry_bar, p.notional));
-        let entered = out.entered.map_or("-".into(), |id| format!("#{id}"));
-        let exited = out.exited.map_or("-".into(), |id| {
-            let tr = e.trade_history().last().expect("an exit records a trade");
-            format!("#{id} {} {:?}", tr.reason.as_str(), tr.pnl)
-        });
-        t.text.push([position, entered, exited]);
-        if irp_bars.contains(&bar) {
-            t.irp.insert(bar, irp_string(e, f, r));
-        }
-        t.place.push((f.date, r, f.timestamp[r]));
-    })?;
+    let (trades, _) = replay(
+        inputs,
+        trial,
+        false,
+        &mut |e: &NDAlphaEngine, f: &DayFrame, r: usize, out: StepOutcome| {
+            let bar = t.num.len() as u64;
+            t.num.push(
+                [
+                    f.vel_div[r],
+                    f.v50_vel[r],
+                    f.v150_vel[r],
+                    f.v300_vel[r],
+                    f.v750_vel[r],
+                    f.instability_50[r],
+                    f.instability_150[r],
+                    e.day_base_boost(),
+                    e.day_beta(),
+                    e.regime_size_mult(),
+                    e.capital(),
+                ]
+                .map(f64::to_bits),
+            );
+            let position = e.position().map_or("-".into(), |p| {
+                format!(
+                    "{}#{}@{} {:?}",
+                    p.trade_id, p.asset, p.entry_bar, p.notional
+                )
+            });
+            let entered = out.entered.map_or("-".into(), |id| format!("#{id}"));
+            let exited = out.exited.map_or("-".into(), |id| {
+                let tr = e.trade_history().last().expect("an exit records a trade");
+                format!("#{id} {} {:?}", tr.reason.as_str(), tr.pnl)
+            });
+            t.text.push([position, entered, exited]);
+            if irp_bars.contains(&bar) {
+                t.irp.insert(bar, irp_string(e, f, r));
+            }
+            t.place.push((f.date, r, f.timestamp[r]));
+        },
+    )?;
     Ok((t, trades.len()))
 }
 
@@ -283,7 +298,9 @@ pub fn check(
     };
     let bars: u64 = full_frames.iter().map(|f| f.len() as u64).sum();
     if bars < 2 {
-        return Err(ResearchError::Other("the look-ahead check needs at least 2 bars".into()));
+        return Err(ResearchError::Other(
+            "the look-ahead check needs at least 2 bars".into(),
+        ));
     }
     let mut rng = SplitMix64::new(opts.seed);
     let cuts: BTreeSet<u64> = (0..opts.cuts).map(|_| rng.below(bars - 1)).collect();
@@ -336,12 +353,22 @@ pub fn check(
             for (c, name) in NUM_COLUMNS.iter().enumerate() {
                 let (x, y) = (full.num[b][c], tr.num[b][c]);
                 if x != y {
-                    note(name, b as u64, format!("{:?}", f64::from_bits(x)), format!("{:?}", f64::from_bits(y)));
+                    note(
+                        name,
+                        b as u64,
+                        format!("{:?}", f64::from_bits(x)),
+                        format!("{:?}", f64::from_bits(y)),
+                    );
                 }
             }
             for (c, name) in TEXT_COLUMNS[..3].iter().enumerate() {
                 if full.text[b][c] != tr.text[b][c] {
-                    note(name, b as u64, full.text[b][c].clone(), tr.text[b][c].clone());
+                    note(
+                        name,
+                        b as u64,
+                        full.text[b][c].clone(),
+                        tr.text[b][c].clone(),
+                    );
                 }
             }
             report.values_compared += (NUM_COLUMNS.len() + 3) as u64;
@@ -349,7 +376,12 @@ pub fn check(
         for (bar, s) in &tr.irp {
             report.irp_rankings_compared += 1;
             if full.irp.get(bar) != Some(s) {
-                note("irp_ranking", *bar, full.irp.get(bar).cloned().unwrap_or_default(), s.clone());
+                note(
+                    "irp_ranking",
+                    *bar,
+                    full.irp.get(bar).cloned().unwrap_or_default(),
+                    s.clone(),
+                );
             }
         }
         if failed {

@@ -33,23 +33,27 @@ pub struct Pbo {
 /// Per-period Sharpe, 0 when undefined (constant returns).
 pub fn sharpe_or_zero(x: &[f64]) -> f64 {
     let s = std_ddof1(x);
-    if s.is_finite() && s > 0.0 { mean(x) / s } else { 0.0 }
+    if s.is_finite() && s > 0.0 {
+        mean(x) / s
+    } else {
+        0.0
+    }
 }
 
 /// PBO of `returns` (one series of T values per configuration) with `s` blocks, performance
 /// measured by `perf`.
-pub fn pbo(
-    returns: &[Vec<f64>],
-    s: usize,
-    perf: fn(&[f64]) -> f64,
-) -> Result<Pbo, ResearchError> {
+pub fn pbo(returns: &[Vec<f64>], s: usize, perf: fn(&[f64]) -> f64) -> Result<Pbo, ResearchError> {
     let n = returns.len();
     let t = returns.first().map_or(0, |r| r.len());
     if n < 2 {
-        return Err(ResearchError::Folds("PBO needs at least 2 configurations".into()));
+        return Err(ResearchError::Folds(
+            "PBO needs at least 2 configurations".into(),
+        ));
     }
     if returns.iter().any(|r| r.len() != t) {
-        return Err(ResearchError::Folds("PBO: return series of different lengths".into()));
+        return Err(ResearchError::Folds(
+            "PBO: return series of different lengths".into(),
+        ));
     }
     if s < 2 || s % 2 == 1 || s > t {
         return Err(ResearchError::Folds(format!(
@@ -180,7 +184,11 @@ mod tests {
         assert_eq!((p.combinations, p.pbo), (6, 0.0));
         assert!((p.median_logit - (5.0f64 / 6.0 / (1.0 / 6.0)).ln()).abs() < 1e-12);
         // Anti-persistent configurations: the in-sample winner always loses.
-        let r3 = vec![vec![4.0, 0.0, 0.0, 0.0], vec![0.0, 3.0, 0.0, 1.0], vec![1.0, 1.0, 1.0, 1.0]];
+        let r3 = vec![
+            vec![4.0, 0.0, 0.0, 0.0],
+            vec![0.0, 3.0, 0.0, 1.0],
+            vec![1.0, 1.0, 1.0, 1.0],
+        ];
         assert_eq!(pbo(&r3, 4, m).unwrap().pbo, 1.0);
     }
 

@@ -45,7 +45,8 @@ impl Keys {
 
 /// Connects to `url` (`redis://host:port[/db]`).
 pub fn connect(url: &str) -> Result<Connection, ResearchError> {
-    let client = redis::Client::open(url).map_err(|e| ResearchError::Redis(format!("{url}: {e}")))?;
+    let client =
+        redis::Client::open(url).map_err(|e| ResearchError::Redis(format!("{url}: {e}")))?;
     client
         .get_connection()
         .map_err(|e| ResearchError::Redis(format!("cannot connect to {url}: {e}")))
@@ -78,14 +79,21 @@ pub fn have_results(
     }
     let mut out = Vec::with_capacity(hashes.len());
     for chunk in hashes.chunks(500) {
-        let v: Vec<Option<String>> = redis::cmd("HMGET").arg(&keys.results).arg(chunk).query(con)?;
+        let v: Vec<Option<String>> = redis::cmd("HMGET")
+            .arg(&keys.results)
+            .arg(chunk)
+            .query(con)?;
         out.extend(v);
     }
     Ok(out)
 }
 
 /// Publishes the trials whose results are missing; returns how many were published.
-pub fn publish(con: &mut Connection, keys: &Keys, todo: &[&PlannedTrial]) -> Result<usize, ResearchError> {
+pub fn publish(
+    con: &mut Connection,
+    keys: &Keys,
+    todo: &[&PlannedTrial],
+) -> Result<usize, ResearchError> {
     ensure_group(con, keys)?;
     let hashes: Vec<&str> = todo.iter().map(|t| t.hash.as_str()).collect();
     let have = have_results(con, keys, &hashes)?;
@@ -124,13 +132,18 @@ pub fn collect(
     let mut got: BTreeMap<String, TrialRecord> = BTreeMap::new();
     let mut last_new = Instant::now();
     while got.len() < todo.len() {
-        let missing: Vec<&str> = hashes.iter().copied().filter(|h| !got.contains_key(*h)).collect();
+        let missing: Vec<&str> = hashes
+            .iter()
+            .copied()
+            .filter(|h| !got.contains_key(*h))
+            .collect();
         let vals = have_results(con, keys, &missing)?;
         let before = got.len();
         for (h, v) in missing.iter().zip(vals) {
             if let Some(json) = v {
-                let r: TrialRecord = serde_json::from_str(&json)
-                    .map_err(|e| ResearchError::Redis(format!("result {h} in {}: {e}", keys.results)))?;
+                let r: TrialRecord = serde_json::from_str(&json).map_err(|e| {
+                    ResearchError::Redis(format!("result {h} in {}: {e}", keys.results))
+                })?;
                 got.insert(h.to_string(), r);
             }
         }
@@ -206,7 +219,9 @@ fn entries(v: &Value) -> Vec<Job> {
         .filter_map(|e| {
             let Value::Array(pair) = e else { return None };
             let id = text(pair.first()?)?;
-            let Value::Array(kv) = pair.get(1)? else { return None };
+            let Value::Array(kv) = pair.get(1)? else {
+                return None;
+            };
             let fields = kv
                 .chunks(2)
                 .filter_map(|c| Some((text(c.first()?)?, text(c.get(1)?)?)))
@@ -216,7 +231,11 @@ fn entries(v: &Value) -> Vec<Job> {
         .collect()
 }
 
-fn next_job(con: &mut Connection, keys: &Keys, o: &WorkerOptions) -> Result<Option<(Job, bool)>, ResearchError> {
+fn next_job(
+    con: &mut Connection,
+    keys: &Keys,
+    o: &WorkerOptions,
+) -> Result<Option<(Job, bool)>, ResearchError> {
     // Jobs of dead workers first.
     let v: Value = redis::cmd("XAUTOCLAIM")
         .arg(&keys.jobs)
@@ -247,7 +266,10 @@ fn next_job(con: &mut Connection, keys: &Keys, o: &WorkerOptions) -> Result<Opti
     // RESP2: [[stream, [entries]]]; RESP3 may give a map.
     let streams: Vec<Value> = match v {
         Value::Array(s) => s,
-        Value::Map(m) => m.into_iter().map(|(k, v)| Value::Array(vec![k, v])).collect(),
+        Value::Map(m) => m
+            .into_iter()
+            .map(|(k, v)| Value::Array(vec![k, v]))
+            .collect(),
         _ => Vec::new(),
     };
     for s in &streams {
@@ -277,7 +299,9 @@ pub fn run_worker(
             return Ok(stats);
         }
         let Some((job, reclaimed)) = next_job(&mut con, &keys, o)? else {
-            if o.exit_when_idle_ms.is_some_and(|ms| idle_since.elapsed() >= Duration::from_millis(ms)) {
+            if o.exit_when_idle_ms
+                .is_some_and(|ms| idle_since.elapsed() >= Duration::from_millis(ms))
+            {
                 return Ok(stats);
             }
             continue;
@@ -302,7 +326,10 @@ pub fn run_worker(
                 config.hash()
             )));
         }
-        let exists: bool = redis::cmd("HEXISTS").arg(&keys.results).arg(&hash).query(&mut con)?;
+        let exists: bool = redis::cmd("HEXISTS")
+            .arg(&keys.results)
+            .arg(&hash)
+            .query(&mut con)?;
         if exists {
             stats.already_done += 1;
         } else {

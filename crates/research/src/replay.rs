@@ -11,7 +11,9 @@ use crate::stats;
 use crate::trial::TrialConfig;
 use dolphin_core::{DayFrame, ExternalFactors, UtcDate};
 use dolphin_data::{list_day_files, load_external_factors, read_day_file};
-use dolphin_engine::{DayContext, DayResult, ExitReason, NDAlphaEngine, NDTradeRecord, StepOutcome, Summary};
+use dolphin_engine::{
+    DayContext, DayResult, ExitReason, NDAlphaEngine, NDTradeRecord, StepOutcome, Summary,
+};
 use dolphin_risk::AdaptiveCircuitBreaker;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -56,7 +58,11 @@ impl ResearchData {
         let mut h = Sha256::new();
         for ((_, p), r) in files.iter().zip(read) {
             let (frame, bytes) = r?;
-            h.update(p.file_name().map(|n| n.as_encoded_bytes()).unwrap_or_default());
+            h.update(
+                p.file_name()
+                    .map(|n| n.as_encoded_bytes())
+                    .unwrap_or_default(),
+            );
             h.update(Sha256::digest(&bytes));
             frames.push(frame);
         }
@@ -67,7 +73,12 @@ impl ResearchData {
             h.update(t.to_le_bytes());
             h.update(r.to_le_bytes());
         }
-        let fingerprint = h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let fingerprint = h
+            .finalize()
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect();
         Ok(Self {
             dir: dir.to_path_buf(),
             frames,
@@ -136,9 +147,16 @@ fn read_settlements(path: &Path, rate_col: usize) -> Result<Vec<(i64, f64)>, Res
         }
         let f: Vec<&str> = line.split(',').collect();
         let bad = |what: &str| {
-            ResearchError::Other(format!("{} line {}: {what}: `{line}`", path.display(), i + 1))
+            ResearchError::Other(format!(
+                "{} line {}: {what}: `{line}`",
+                path.display(),
+                i + 1
+            ))
         };
-        let t: i64 = f.first().and_then(|s| s.trim().parse().ok()).ok_or_else(|| bad("bad time"))?;
+        let t: i64 = f
+            .first()
+            .and_then(|s| s.trim().parse().ok())
+            .ok_or_else(|| bad("bad time"))?;
         let r: f64 = f
             .get(rate_col)
             .and_then(|s| s.trim().parse().ok())
@@ -218,7 +236,8 @@ pub fn replay(
             }
             if causal && !beta_known && r == first_rows {
                 beta_known = true;
-                let beta = expanding.beta_after_first_rows(&frame.v750_vel, &acb.params, acb.min_dates);
+                let beta =
+                    expanding.beta_after_first_rows(&frame.v750_vel, &acb.params, acb.min_dates);
                 let boost = engine.day_base_boost();
                 engine.update_acb_boost(boost, beta);
             }

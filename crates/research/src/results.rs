@@ -69,8 +69,12 @@ pub fn write_results(
         Field::new("config_hash", DataType::Utf8, false),
     ];
     let mut cols: Vec<ArrayRef> = vec![
-        Arc::new(UInt64Array::from_iter_values(records.iter().map(|r| r.trial))),
-        Arc::new(StringArray::from_iter_values(records.iter().map(|r| r.hash.as_str()))),
+        Arc::new(UInt64Array::from_iter_values(
+            records.iter().map(|r| r.trial),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            records.iter().map(|r| r.hash.as_str()),
+        )),
     ];
     for p in params {
         let vals: Vec<Option<Value>> = records.iter().map(|r| r.config.get(p)).collect();
@@ -79,14 +83,18 @@ pub fn write_results(
             (
                 DataType::Float64,
                 Arc::new(Float64Array::from(
-                    vals.iter().map(|v| v.as_ref().and_then(Value::as_f64)).collect::<Vec<_>>(),
+                    vals.iter()
+                        .map(|v| v.as_ref().and_then(Value::as_f64))
+                        .collect::<Vec<_>>(),
                 )),
             )
         } else if all(Value::is_boolean) {
             (
                 DataType::Boolean,
                 Arc::new(BooleanArray::from(
-                    vals.iter().map(|v| v.as_ref().and_then(Value::as_bool)).collect::<Vec<_>>(),
+                    vals.iter()
+                        .map(|v| v.as_ref().and_then(Value::as_bool))
+                        .collect::<Vec<_>>(),
                 )),
             )
         } else {
@@ -97,7 +105,9 @@ pub fn write_results(
             (
                 DataType::Utf8,
                 Arc::new(StringArray::from(
-                    vals.iter().map(|v| v.as_ref().map(text)).collect::<Vec<_>>(),
+                    vals.iter()
+                        .map(|v| v.as_ref().map(text))
+                        .collect::<Vec<_>>(),
                 )),
             )
         };
@@ -106,15 +116,29 @@ pub fn write_results(
     }
     let metric_names: Vec<&str> = records
         .first()
-        .map(|r| metric_columns(&r.metrics).into_iter().map(|(k, _)| k).collect())
-        .unwrap_or_else(|| metric_columns(&empty_metrics()).into_iter().map(|(k, _)| k).collect());
+        .map(|r| {
+            metric_columns(&r.metrics)
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect()
+        })
+        .unwrap_or_else(|| {
+            metric_columns(&empty_metrics())
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect()
+        });
     for (i, name) in metric_names.iter().enumerate() {
         fields.push(Field::new(*name, DataType::Float64, true));
         cols.push(Arc::new(Float64Array::from(
-            records.iter().map(|r| metric_columns(&r.metrics)[i].1).collect::<Vec<_>>(),
+            records
+                .iter()
+                .map(|r| metric_columns(&r.metrics)[i].1)
+                .collect::<Vec<_>>(),
         )));
     }
-    let counts: [(&str, fn(&Metrics) -> u64); 6] = [
+    type Count = fn(&Metrics) -> u64;
+    let counts: [(&str, Count); 6] = [
         ("trades", |m| m.trades),
         ("exits_fixed_tp", |m| m.exits_fixed_tp),
         ("exits_max_hold", |m| m.exits_max_hold),
@@ -124,7 +148,9 @@ pub fn write_results(
     ];
     for (name, f) in counts {
         fields.push(Field::new(name, DataType::UInt64, false));
-        cols.push(Arc::new(UInt64Array::from_iter_values(records.iter().map(|r| f(&r.metrics)))));
+        cols.push(Arc::new(UInt64Array::from_iter_values(
+            records.iter().map(|r| f(&r.metrics)),
+        )));
     }
     for fold in folds {
         let m: Vec<_> = records
@@ -138,19 +164,40 @@ pub fn write_results(
             .collect();
         let k = fold.k;
         let f64col = |name: String, v: Vec<f64>| {
-            (Field::new(name, DataType::Float64, false), Arc::new(Float64Array::from(v)) as ArrayRef)
+            (
+                Field::new(name, DataType::Float64, false),
+                Arc::new(Float64Array::from(v)) as ArrayRef,
+            )
         };
         for (f, c) in [
-            f64col(format!("fold{k}_train_sharpe"), m.iter().map(|x| x.0.sharpe).collect()),
-            f64col(format!("fold{k}_train_roi"), m.iter().map(|x| x.0.roi).collect()),
-            f64col(format!("fold{k}_test_sharpe"), m.iter().map(|x| x.1.sharpe).collect()),
-            f64col(format!("fold{k}_test_roi"), m.iter().map(|x| x.1.roi).collect()),
+            f64col(
+                format!("fold{k}_train_sharpe"),
+                m.iter().map(|x| x.0.sharpe).collect(),
+            ),
+            f64col(
+                format!("fold{k}_train_roi"),
+                m.iter().map(|x| x.0.roi).collect(),
+            ),
+            f64col(
+                format!("fold{k}_test_sharpe"),
+                m.iter().map(|x| x.1.sharpe).collect(),
+            ),
+            f64col(
+                format!("fold{k}_test_roi"),
+                m.iter().map(|x| x.1.roi).collect(),
+            ),
         ] {
             fields.push(f);
             cols.push(c);
         }
-        fields.push(Field::new(format!("fold{k}_test_trades"), DataType::UInt64, false));
-        cols.push(Arc::new(UInt64Array::from_iter_values(m.iter().map(|x| x.1.trades))));
+        fields.push(Field::new(
+            format!("fold{k}_test_trades"),
+            DataType::UInt64,
+            false,
+        ));
+        cols.push(Arc::new(UInt64Array::from_iter_values(
+            m.iter().map(|x| x.1.trades),
+        )));
     }
     let mut rets = ListBuilder::new(Float64Builder::new());
     let mut trades = ListBuilder::new(UInt32Builder::new());
@@ -171,19 +218,19 @@ pub fn write_results(
         records.iter().map(|r| r.config.canonical_json()),
     )));
     fields.push(Field::new("metrics", DataType::Utf8, false));
-    cols.push(Arc::new(StringArray::from_iter_values(
-        records
-            .iter()
-            .map(|r| serde_json::to_string(&r.metrics).expect("metrics serialise")),
-    )));
+    cols.push(Arc::new(StringArray::from_iter_values(records.iter().map(
+        |r| serde_json::to_string(&r.metrics).expect("metrics serialise"),
+    ))));
 
-    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).map_err(|e| perr(path, e))?;
+    let batch =
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).map_err(|e| perr(path, e))?;
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_created_by(RESULTS_CREATED_BY.to_string())
         .build();
     let mut buf = Vec::new();
-    let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props)).map_err(|e| perr(path, e))?;
+    let mut w =
+        ArrowWriter::try_new(&mut buf, batch.schema(), Some(props)).map_err(|e| perr(path, e))?;
     w.write(&batch).map_err(|e| perr(path, e))?;
     w.close().map_err(|e| perr(path, e))?;
     dolphin_runtime::report::write_atomic(path, &buf)
@@ -235,7 +282,11 @@ pub fn read_results(path: &Path) -> Result<Vec<TrialRecord>, ResearchError> {
                 .cloned()
                 .ok_or_else(|| perr(path, format!("`{name}` is not a string column")))
         };
-        let (hash, config, metrics) = (strings("config_hash")?, strings("config")?, strings("metrics")?);
+        let (hash, config, metrics) = (
+            strings("config_hash")?,
+            strings("config")?,
+            strings("metrics")?,
+        );
         let list = |name: &str| -> Result<ListArray, ResearchError> {
             col(name)?
                 .as_any()
@@ -245,9 +296,8 @@ pub fn read_results(path: &Path) -> Result<Vec<TrialRecord>, ResearchError> {
         };
         let (rets, trades) = (list("day_returns")?, list("day_trades")?);
         for i in 0..batch.num_rows() {
-            let row_err = |what: &str, e: &dyn std::fmt::Display| {
-                perr(path, format!("row {i}: {what}: {e}"))
-            };
+            let row_err =
+                |what: &str, e: &dyn std::fmt::Display| perr(path, format!("row {i}: {what}: {e}"));
             let r = rets.value(i);
             let r = r
                 .as_any()
@@ -262,7 +312,8 @@ pub fn read_results(path: &Path) -> Result<Vec<TrialRecord>, ResearchError> {
                 trial: trial.value(i),
                 hash: hash.value(i).to_string(),
                 config: serde_json::from_str(config.value(i)).map_err(|e| row_err("config", &e))?,
-                metrics: serde_json::from_str(metrics.value(i)).map_err(|e| row_err("metrics", &e))?,
+                metrics: serde_json::from_str(metrics.value(i))
+                    .map_err(|e| row_err("metrics", &e))?,
                 day_returns: r.values().to_vec(),
                 day_trades: t.values().to_vec(),
             });

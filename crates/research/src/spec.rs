@@ -160,7 +160,10 @@ impl SweepSpec {
             return Err(err("search: random needs `samples` (≥ 1)".into()));
         }
         if s.pbo_blocks < 2 || s.pbo_blocks % 2 == 1 {
-            return Err(err(format!("pbo_blocks must be even and ≥ 2, got {}", s.pbo_blocks)));
+            return Err(err(format!(
+                "pbo_blocks must be even and ≥ 2, got {}",
+                s.pbo_blocks
+            )));
         }
         for (path, p) in &s.params {
             if let ParamSpec::Range { min, max, step, .. } = p {
@@ -189,7 +192,11 @@ impl SweepSpec {
 
     /// A path of the spec resolved against its folder.
     pub fn resolve(&self, p: &Path) -> PathBuf {
-        if p.is_absolute() { p.to_path_buf() } else { self.dir.join(p) }
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.dir.join(p)
+        }
     }
 
     /// The base trial: the base configuration with `fixed` applied.
@@ -198,14 +205,26 @@ impl SweepSpec {
             Some(s) => s,
             None => SystemConfig::load(&self.resolve(Path::new(&self.base)))?,
         };
-        let fixed: Vec<(String, Value)> =
-            self.fixed.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let fixed: Vec<(String, Value)> = self
+            .fixed
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         TrialConfig::from_system(&sys).with_overrides(&fixed)
     }
 
     /// The configurations of the sweep, in order, without duplicates (by hash). `seed`
-    /// overrides the spec's seed.
+    /// overrides the spec's seed. Points the engine refuses (e.g. a LONG threshold equal to
+    /// its extreme) are left out; see [`Self::plan_with_skipped`].
     pub fn plan(&self, seed: Option<u64>) -> Result<Vec<PlannedTrial>, ResearchError> {
+        Ok(self.plan_with_skipped(seed)?.0)
+    }
+
+    /// [`Self::plan`] and the points left out as invalid, each with the reason.
+    pub fn plan_with_skipped(
+        &self,
+        seed: Option<u64>,
+    ) -> Result<(Vec<PlannedTrial>, Vec<String>), ResearchError> {
         let base = self.base_trial()?;
         // Check every path exists before generating anything.
         for path in self.params.keys() {
@@ -238,14 +257,22 @@ impl SweepSpec {
                 .collect();
             push(point, base.clone());
         }
+        let mut skipped = Vec::new();
         for point in points {
-            let config = base.with_overrides(&point)?;
-            push(point, config);
+            match base.with_overrides(&point) {
+                Ok(config) => push(point, config),
+                Err(e) => skipped.push(e.to_string()),
+            }
         }
-        Ok(out)
+        Ok((out, skipped))
     }
 
-    fn values(&self, path: &str, p: &ParamSpec, base: &TrialConfig) -> Result<Vec<Value>, ResearchError> {
+    fn values(
+        &self,
+        path: &str,
+        p: &ParamSpec,
+        base: &TrialConfig,
+    ) -> Result<Vec<Value>, ResearchError> {
         let integer = base.get(path).is_some_and(|v| v.is_i64() || v.is_u64());
         match p {
             ParamSpec::List(v) => Ok(v.clone()),
@@ -268,8 +295,9 @@ impl SweepSpec {
             }
             ParamSpec::Range { step: None, .. } => Err(ResearchError::BadValue {
                 path: path.into(),
-                message: "a range without `step` is continuous: use `search: random` or give a step"
-                    .into(),
+                message:
+                    "a range without `step` is continuous: use `search: random` or give a step"
+                        .into(),
             }),
         }
     }
@@ -301,7 +329,11 @@ impl SweepSpec {
         Ok(out)
     }
 
-    fn random(&self, base: &TrialConfig, seed: u64) -> Result<Vec<Vec<(String, Value)>>, ResearchError> {
+    fn random(
+        &self,
+        base: &TrialConfig,
+        seed: u64,
+    ) -> Result<Vec<Vec<(String, Value)>>, ResearchError> {
         let mut rng = SplitMix64::new(seed);
         let n = self.samples.unwrap_or(0);
         let mut lists = BTreeMap::new();
@@ -316,7 +348,16 @@ impl SweepSpec {
             for (k, p) in &self.params {
                 let v = match (lists.get(k), p) {
                     (Some(vals), _) => vals[rng.below(vals.len() as u64) as usize].clone(),
-                    (None, ParamSpec::Range { min, max, log, digits, .. }) => {
+                    (
+                        None,
+                        ParamSpec::Range {
+                            min,
+                            max,
+                            log,
+                            digits,
+                            ..
+                        },
+                    ) => {
                         let integer = base.get(k).is_some_and(|v| v.is_i64() || v.is_u64());
                         let u = rng.next_f64();
                         if integer {
@@ -342,7 +383,11 @@ impl SweepSpec {
 }
 
 fn number(x: f64, integer: bool) -> Value {
-    if integer { Value::from(x.round() as i64) } else { Value::from(x) }
+    if integer {
+        Value::from(x.round() as i64)
+    } else {
+        Value::from(x)
+    }
 }
 
 /// Rounds to `d` decimals through decimal text (removes binary noise of `min + i·step`).
@@ -380,11 +425,24 @@ mod tests {
         // Params are in path order (vd_confirm_bars < vd_exit_threshold); the last is fastest.
         let pts: Vec<(i64, f64)> = p[1..]
             .iter()
-            .map(|t| (t.config.engine.vd_confirm_bars as i64, t.config.engine.vd_exit_threshold))
+            .map(|t| {
+                (
+                    t.config.engine.vd_confirm_bars as i64,
+                    t.config.engine.vd_exit_threshold,
+                )
+            })
             .collect();
         assert_eq!(
             pts,
-            vec![(1, 0.0), (1, 0.01), (1, 0.02), (1, 0.03), (3, 0.0), (3, 0.01), (3, 0.03)]
+            vec![
+                (1, 0.0),
+                (1, 0.01),
+                (1, 0.02),
+                (1, 0.03),
+                (3, 0.0),
+                (3, 0.01),
+                (3, 0.03)
+            ]
         );
         // 0.03 exactly, not 0.030000000000000002.
         assert_eq!(p[4].config.engine.vd_exit_threshold, 0.03);
@@ -420,13 +478,31 @@ mod tests {
                 .to_string()
         };
         let e = bad("name: x\nparams:\n  engine.take_profit: [0.01]\n");
-        assert!(e.contains("engine.take_profit") && e.contains("fixed_tp_pct"), "{e}");
+        assert!(
+            e.contains("engine.take_profit") && e.contains("fixed_tp_pct"),
+            "{e}"
+        );
         let e = bad("name: x\nmetric: alpha\nparams:\n  engine.fixed_tp_pct: [0.01]\n");
         assert!(e.contains("metric `alpha`"), "{e}");
         let e = bad("name: x\nparams:\n  engine.fixed_tp_pct: {min: 0.01, max: 0.02}\n");
         assert!(e.contains("continuous"), "{e}");
         let e = bad("name: x\nsearch: random\nparams:\n  engine.fixed_tp_pct: [0.01]\n");
         assert!(e.contains("samples"), "{e}");
+        // Invalid combinations are left out, with the reason.
+        let s = SweepSpec::from_yaml(
+            "name: x\nparams:\n  engine.direction: [1]\n  engine.long_threshold: [0.01, 0.04]\n",
+            "s.yml",
+            Path::new("."),
+        )
+        .unwrap();
+        let (plan, skipped) = s.plan_with_skipped(None).unwrap();
+        assert_eq!(plan.len(), 2); // base (SHORT) + LONG at 0.01; 0.04 = long_extreme
+        assert_eq!(skipped.len(), 1);
+        assert!(
+            skipped[0].contains("must be finite and differ"),
+            "{}",
+            skipped[0]
+        );
         let e = bad("name: x\nparams: {}\n");
         assert!(e.contains("no parameter"), "{e}");
         let e = bad("name: x\nparmas: {}\n");

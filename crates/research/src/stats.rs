@@ -132,7 +132,10 @@ mod tests {
         assert!((norm_ppf(0.001) + 3.090_232_306_167_813_6).abs() < 1e-12);
         assert!((norm_ppf(0.5)).abs() < 1e-15);
         for p in [1e-9, 0.01, 0.3, 0.7, 0.999_999] {
-            assert!((norm_cdf(norm_ppf(p)) - p).abs() < 1e-14 * p.max(1e-3), "{p}");
+            assert!(
+                (norm_cdf(norm_ppf(p)) - p).abs() < 1e-14 * p.max(1e-3),
+                "{p}"
+            );
         }
     }
 

@@ -76,12 +76,18 @@ impl SweepState {
         let mut bytes = serde_json::to_vec_pretty(&meta).expect("meta serialises");
         bytes.push(b'\n');
         write(&meta_path, &bytes)?;
-        Ok(Self { out: out.to_path_buf(), done, meta })
+        Ok(Self {
+            out: out.to_path_buf(),
+            done,
+            meta,
+        })
     }
 
     /// The planned trials whose hash is not in the results yet.
     pub fn todo<'a>(&self, plan: &'a [PlannedTrial]) -> Vec<&'a PlannedTrial> {
-        plan.iter().filter(|t| !self.done.contains_key(&t.hash)).collect()
+        plan.iter()
+            .filter(|t| !self.done.contains_key(&t.hash))
+            .collect()
     }
 
     /// Adds computed records.
@@ -220,18 +226,22 @@ pub fn finish(
     // Records of the plan, in plan order, re-indexed to the plan.
     let mut records: Vec<TrialRecord> = Vec::with_capacity(plan.len());
     for t in plan {
-        let mut r = state
-            .done
-            .get(&t.hash)
-            .cloned()
-            .ok_or_else(|| ResearchError::Other(format!("trial {} ({}) has no result", t.index, t.hash)))?;
+        let mut r = state.done.get(&t.hash).cloned().ok_or_else(|| {
+            ResearchError::Other(format!("trial {} ({}) has no result", t.index, t.hash))
+        })?;
         r.trial = t.index;
         records.push(r);
     }
     // Earlier rows not in this plan are kept after the plan's rows.
     let in_plan: std::collections::HashSet<&str> = plan.iter().map(|t| t.hash.as_str()).collect();
     let mut all = records.clone();
-    all.extend(state.done.values().filter(|r| !in_plan.contains(r.hash.as_str())).cloned());
+    all.extend(
+        state
+            .done
+            .values()
+            .filter(|r| !in_plan.contains(r.hash.as_str()))
+            .cloned(),
+    );
     let days = data.frames.len();
     let folds: Vec<Fold> = make_folds(days, folds_k, fold_mode)?;
     let mut params: Vec<String> = spec.fixed.keys().cloned().collect();
@@ -269,7 +279,10 @@ pub fn finish(
         for f in &folds {
             let mut best: Option<(&TrialRecord, f64)> = None;
             for r in &records {
-                let s = fold_score(&slice_metrics(&r.day_returns, &r.day_trades, f.train.clone()), &spec.metric);
+                let s = fold_score(
+                    &slice_metrics(&r.day_returns, &r.day_trades, f.train.clone()),
+                    &spec.metric,
+                );
                 if best.is_none_or(|(_, b)| s > b) {
                     best = Some((r, s));
                 }
@@ -282,7 +295,8 @@ pub fn finish(
                 base_oos.extend_from_slice(&b.day_returns[f.test.clone()]);
             }
             let dates = data.dates();
-            let span = |r: &std::ops::Range<usize>| format!("{}..{}", dates[r.start], dates[r.end - 1]);
+            let span =
+                |r: &std::ops::Range<usize>| format!("{}..{}", dates[r.start], dates[r.end - 1]);
             wf.push(WalkForwardFold {
                 k: f.k,
                 train: span(&f.train),
@@ -299,7 +313,11 @@ pub fn finish(
         }
         WalkForward {
             mode: fold_mode,
-            score: if spec.metric == "roi" { "roi".into() } else { "sharpe".into() },
+            score: if spec.metric == "roi" {
+                "roi".into()
+            } else {
+                "sharpe".into()
+            },
             folds: wf,
             oos_days: oos.len(),
             oos_sharpe: sharpe(&oos).map(annualise),
@@ -310,7 +328,10 @@ pub fn finish(
     });
 
     // Overfitting guards for the sweep as a whole.
-    let sharpes: Vec<f64> = records.iter().filter_map(|r| r.metrics.sharpe_daily).collect();
+    let sharpes: Vec<f64> = records
+        .iter()
+        .filter_map(|r| r.metrics.sharpe_daily)
+        .collect();
     let deflated = ranked
         .first()
         .and_then(|best| deflated_sharpe(&best.day_returns, &sharpes));
@@ -325,7 +346,11 @@ pub fn finish(
     let numeric: Vec<&String> = spec
         .params
         .keys()
-        .filter(|p| records.iter().all(|r| r.config.get(p).is_some_and(|v| v.is_number())))
+        .filter(|p| {
+            records
+                .iter()
+                .all(|r| r.config.get(p).is_some_and(|v| v.is_number()))
+        })
         .collect();
     let mut heatmaps = Vec::new();
     let hdir = out.join("heatmaps");
@@ -337,7 +362,15 @@ pub fn finish(
             std::fs::create_dir_all(&hdir).map_err(|e| ResearchError::io("create", &hdir, e))?;
             let name = format!("{}__{}.png", a.replace('.', "_"), b.replace('.', "_"));
             let title = format!("{}: best {} per cell", spec.name, spec.metric);
-            if plot_heatmap(&hdir.join(&name), &records, a, b, &spec.metric, minimised(&spec.metric), &title)? {
+            if plot_heatmap(
+                &hdir.join(&name),
+                &records,
+                a,
+                b,
+                &spec.metric,
+                minimised(&spec.metric),
+                &title,
+            )? {
                 heatmaps.push(format!("heatmaps/{name}"));
             }
         }
@@ -349,7 +382,9 @@ pub fn finish(
     for (i, r) in ranked.iter().take(spec.top).enumerate() {
         std::fs::create_dir_all(&bdir).map_err(|e| ResearchError::io("create", &bdir, e))?;
         let name = format!("rank{:02}-{}.yml", i + 1, r.hash);
-        let sys = r.config.to_system(&format!("{}-rank{}-{}", spec.name, i + 1, r.hash));
+        let sys = r
+            .config
+            .to_system(&format!("{}-rank{}-{}", spec.name, i + 1, r.hash));
         let mut text = format!(
             "# Written by `dolphin sweep` ({}), rank {} by {} = {}. NOT the champion:\n\
              # a research variant (`champion: false`); configs/blue.yml is never written.\n\
@@ -360,7 +395,9 @@ pub fn finish(
             metric_value(&r.metrics, &spec.metric).map_or("n/a".into(), |v| format!("{v}")),
             serde_json::to_string(&r.config.acb).expect("acb serialises"),
         );
-        text.push_str(&serde_yaml::to_string(&sys).map_err(|e| ResearchError::Other(e.to_string()))?);
+        text.push_str(
+            &serde_yaml::to_string(&sys).map_err(|e| ResearchError::Other(e.to_string()))?,
+        );
         // The file must load as a system config (and not as the champion).
         dolphin_runtime::SystemConfig::from_yaml(&text, &name)?;
         write(&bdir.join(&name), text.as_bytes())?;
@@ -377,7 +414,12 @@ pub fn finish(
         last_day: dates.last().map(|d| d.to_string()).unwrap_or_default(),
         configurations: records.len(),
         metric: spec.metric.clone(),
-        ranked: ranked.iter().take(spec.top.max(10)).enumerate().map(|(i, r)| row(i, r)).collect(),
+        ranked: ranked
+            .iter()
+            .take(spec.top.max(10))
+            .enumerate()
+            .map(|(i, r)| row(i, r))
+            .collect(),
         base: base.map(|b| row(ranked.iter().position(|r| r.hash == b.hash).unwrap_or(0), b)),
         walk_forward,
         deflated_sharpe: deflated,
@@ -399,7 +441,11 @@ pub fn ranked_table(report: &SweepReport, n: usize) -> String {
         .map(|r| r.point.keys().cloned().collect())
         .unwrap_or_default();
     let mut head = vec!["rank".to_string(), "trial".into(), "hash".into()];
-    head.extend(params.iter().map(|p| p.rsplit('.').next().unwrap_or(p).to_string()));
+    head.extend(
+        params
+            .iter()
+            .map(|p| p.rsplit('.').next().unwrap_or(p).to_string()),
+    );
     head.extend(["roi %", "sharpe", "pf", "max dd %", "wr %", "trades"].map(String::from));
     let f = |v: Option<f64>, d: usize| v.map_or("-".into(), |v| format!("{v:.d$}"));
     let mut rows: Vec<Vec<String>> = Vec::new();
@@ -427,7 +473,13 @@ pub fn ranked_table(report: &SweepReport, n: usize) -> String {
         push(b, format!("base({})", b.rank));
     }
     let widths: Vec<usize> = (0..head.len())
-        .map(|c| rows.iter().map(|r| r[c].len()).chain([head[c].len()]).max().unwrap_or(0))
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].len())
+                .chain([head[c].len()])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let line = |cells: &[String]| {
         cells

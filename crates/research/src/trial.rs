@@ -250,7 +250,10 @@ mod tests {
             .with_overrides(&[("engine.fixed_tp".into(), json!(0.01))])
             .unwrap_err()
             .to_string();
-        assert!(e.contains("unknown parameter path `engine.fixed_tp`"), "{e}");
+        assert!(
+            e.contains("unknown parameter path `engine.fixed_tp`"),
+            "{e}"
+        );
         assert!(e.contains("fixed_tp_pct"), "{e}");
         let e = blue()
             .with_overrides(&[("engin.fixed_tp_pct".into(), json!(0.01))])
@@ -261,7 +264,10 @@ mod tests {
             .with_overrides(&[("engine.max_hold_bars".into(), json!(12.5))])
             .unwrap_err()
             .to_string();
-        assert!(e.contains("engine.max_hold_bars") && e.contains("integer"), "{e}");
+        assert!(
+            e.contains("engine.max_hold_bars") && e.contains("integer"),
+            "{e}"
+        );
         let e = blue()
             .with_overrides(&[("engine.vd_enabled".into(), json!(1))])
             .unwrap_err()

@@ -32,7 +32,14 @@ fn trial_replay_equals_the_backtest() {
     let data = data();
     let blue = SystemConfig::blue();
     let files = day_files(&sample(), None, None).unwrap();
-    let bt = run_backtest(&blue, &files, &|_| DayContext::default(), |_| {}, &mut |_| {}).unwrap();
+    let bt = run_backtest(
+        &blue,
+        &files,
+        &|_| DayContext::default(),
+        |_| {},
+        &mut |_| {},
+    )
+    .unwrap();
     let trial = TrialConfig::from_system(&blue);
     let (trades, days) = replay(data.inputs(), &trial, true, &mut |_, _, _, _| {}).unwrap();
     assert_eq!(trades, bt.trades);
@@ -44,7 +51,8 @@ fn trial_replay_equals_the_backtest() {
     assert_eq!(rec.day_returns.len(), 8);
 
     // ACB on with the SPEC §3 threshold: the same trades as the backtest with the ACB layer.
-    let acb = dolphin_runtime::layers::build_acb(None, None, &files).unwrap();
+    let acb =
+        dolphin_runtime::layers::build_acb(None, None, &files, &mut Default::default()).unwrap();
     let bt = run_backtest(
         &blue,
         &files,
@@ -84,7 +92,11 @@ fn sweep_is_reproducible_and_resumes() {
     assert_eq!(ra.configurations, 6); // base + 3 × 2, one grid point equal to the base
     let best = format!("best/rank01-{}.yml", ra.ranked[0].hash);
     for f in ["results.parquet", "report.json", best.as_str()] {
-        assert_eq!(std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap(), "{f}");
+        assert_eq!(
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+            "{f}"
+        );
     }
     // Results read back equal what was written; a re-run has nothing to do.
     let spec = SweepSpec::from_yaml(SPEC, "spec", Path::new(".")).unwrap();
@@ -100,7 +112,10 @@ fn sweep_is_reproducible_and_resumes() {
     // Best configs load as non-champion system configs; blue.yml untouched.
     let best = SystemConfig::load(&a.join(&ra.best_configs[0])).unwrap();
     assert!(!best.champion);
-    assert_eq!(std::fs::read(repo("configs/blue.yml")).unwrap(), blue_before);
+    assert_eq!(
+        std::fs::read(repo("configs/blue.yml")).unwrap(),
+        blue_before
+    );
     // Walk-forward over 2 folds of the 8 days, and the overfitting guards are present.
     let wf = ra.walk_forward.as_ref().unwrap();
     assert_eq!(wf.folds.len(), 2);
@@ -111,7 +126,10 @@ fn sweep_is_reproducible_and_resumes() {
         fingerprint: "0000000000000000".into(),
         ..data()
     };
-    let e = SweepState::open(&a, &spec, &other).err().unwrap().to_string();
+    let e = SweepState::open(&a, &spec, &other)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("other data"), "{e}");
 }
 
@@ -134,7 +152,10 @@ fn lookahead_passes_with_the_causal_acb_on_the_day_files() {
         &BTreeMap::new(),
         &Settlements::default(),
         &champion_with_acb(ThresholdMode::Expanding),
-        &LookaheadOptions { cuts: 25, ..Default::default() },
+        &LookaheadOptions {
+            cuts: 25,
+            ..Default::default()
+        },
         &mut |_| {},
     )
     .unwrap();
@@ -151,12 +172,19 @@ fn lookahead_reports_the_all_dates_threshold() {
         &BTreeMap::new(),
         &Settlements::default(),
         &champion_with_acb(ThresholdMode::AllDates),
-        &LookaheadOptions { cuts: 25, ..Default::default() },
+        &LookaheadOptions {
+            cuts: 25,
+            ..Default::default()
+        },
         &mut |_| {},
     )
     .unwrap();
     assert!(!r.passed());
-    let v = r.violations.iter().find(|v| v.column == "acb_beta").expect("acb_beta flagged");
+    let v = r
+        .violations
+        .iter()
+        .find(|v| v.column == "acb_beta")
+        .expect("acb_beta flagged");
     assert!(v.bar <= v.cut);
     assert!(v.to_string().contains("column `acb_beta` at bar"), "{v}");
 }
@@ -169,11 +197,17 @@ fn klines() -> KlinePanel {
 fn the_project_scanner_has_no_lookahead() {
     let panel = klines();
     let r = check(
-        &Source::Klines { panel: &panel, scan: &project_scan },
+        &Source::Klines {
+            panel: &panel,
+            scan: &project_scan,
+        },
         &BTreeMap::new(),
         &Settlements::default(),
         &champion_with_acb(ThresholdMode::Expanding),
-        &LookaheadOptions { cuts: 6, ..Default::default() },
+        &LookaheadOptions {
+            cuts: 6,
+            ..Default::default()
+        },
         &mut |_| {},
     )
     .unwrap();
@@ -190,7 +224,10 @@ fn the_project_scanner_has_no_lookahead() {
 /// window), the classic look-ahead.
 fn leaky_scan(panel: &KlinePanel, rows: usize) -> Result<Vec<DayFrame>, ResearchError> {
     let mut frames = project_scan(panel, rows)?;
-    let all: Vec<f64> = frames.iter().flat_map(|f| f.vel_div.iter().copied()).collect();
+    let all: Vec<f64> = frames
+        .iter()
+        .flat_map(|f| f.vel_div.iter().copied())
+        .collect();
     let mut i = 0;
     for f in &mut frames {
         for v in f.vel_div.iter_mut() {
@@ -210,18 +247,32 @@ fn leaky_scan(panel: &KlinePanel, rows: usize) -> Result<Vec<DayFrame>, Research
 fn a_leaky_scanner_is_caught_by_column_and_bar() {
     let panel = klines();
     let r = check(
-        &Source::Klines { panel: &panel, scan: &leaky_scan },
+        &Source::Klines {
+            panel: &panel,
+            scan: &leaky_scan,
+        },
         &BTreeMap::new(),
         &Settlements::default(),
         &champion_with_acb(ThresholdMode::Expanding),
-        &LookaheadOptions { cuts: 4, ..Default::default() },
+        &LookaheadOptions {
+            cuts: 4,
+            ..Default::default()
+        },
         &mut |_| {},
     )
     .unwrap();
     assert!(!r.passed());
-    let v = r.violations.iter().find(|v| v.column == "vel_div").expect("vel_div flagged");
+    let v = r
+        .violations
+        .iter()
+        .find(|v| v.column == "vel_div")
+        .expect("vel_div flagged");
     // The value at the last kept bar is the one that used the removed bar.
     assert_eq!(v.bar, v.cut);
-    assert!(v.to_string().contains("look-ahead in column `vel_div` at bar"), "{v}");
+    assert!(
+        v.to_string()
+            .contains("look-ahead in column `vel_div` at bar"),
+        "{v}"
+    );
     assert!(r.failing_cuts >= 1);
 }
