@@ -77,7 +77,8 @@ fn lookahead(a: LookaheadArgs) -> anyhow::Result<()> {
         Some(p) => SystemConfig::load(p)?,
         None => SystemConfig::blue(),
     };
-    let factors = dolphin_data::load_external_factors(a.indicators.as_deref(), a.funding.as_deref())?;
+    let factors =
+        dolphin_data::load_external_factors(a.indicators.as_deref(), a.funding.as_deref())?;
     let settlements = load_settlements(a.indicators.as_deref(), a.funding.as_deref())?;
     let frames;
     let panel;
@@ -85,7 +86,10 @@ fn lookahead(a: LookaheadArgs) -> anyhow::Result<()> {
         Some(k) => {
             panel = dolphin_data::load_kline_dir(k, None, None)?;
             (
-                Source::Klines { panel: &panel, scan: &project_scan },
+                Source::Klines {
+                    panel: &panel,
+                    scan: &project_scan,
+                },
                 format!("klines {} (re-scanned at every cut)", k.display()),
             )
         }
@@ -96,7 +100,10 @@ fn lookahead(a: LookaheadArgs) -> anyhow::Result<()> {
                 .iter()
                 .map(|(_, p)| dolphin_data::read_day_file(p))
                 .collect::<Result<Vec<_>, _>>()?;
-            (Source::Days(&frames), format!("day files {}", dir.display()))
+            (
+                Source::Days(&frames),
+                format!("day files {}", dir.display()),
+            )
         }
     };
     let opts = LookaheadOptions {
@@ -167,7 +174,10 @@ fn print_report(name: &str, label: &str, r: &LookaheadReport, must_pass: bool) {
         ("trades (full data)", r.trades_full.to_string()),
         ("result", verdict),
     ];
-    print!("{}", render(&format!("DOLPHIN look-ahead check — {name}"), &rows));
+    print!(
+        "{}",
+        render(&format!("DOLPHIN look-ahead check — {name}"), &rows)
+    );
     for v in &r.violations {
         println!("  {v}");
     }

@@ -57,10 +57,22 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let started = Instant::now();
     let cpu0 = cpu_seconds();
     let spec = SweepSpec::load(&a.spec)?;
-    let plan = spec.plan(a.seed)?;
+    let (plan, skipped) = spec.plan_with_skipped(a.seed)?;
+    if let Some(first) = skipped.first() {
+        eprintln!(
+            "warning: {} parameter combination(s) left out as invalid (first: {first})",
+            skipped.len()
+        );
+    }
     let data_dir = a.data.clone().unwrap_or_else(crate::paths::sample_days);
-    let indicators = a.indicators.clone().or_else(|| spec.indicators.as_ref().map(|p| spec.resolve(p)));
-    let funding = a.funding.clone().or_else(|| spec.funding.as_ref().map(|p| spec.resolve(p)));
+    let indicators = a
+        .indicators
+        .clone()
+        .or_else(|| spec.indicators.as_ref().map(|p| spec.resolve(p)));
+    let funding = a
+        .funding
+        .clone()
+        .or_else(|| spec.funding.as_ref().map(|p| spec.resolve(p)));
     if let Some(t) = a.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(t)
@@ -112,8 +124,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     println!("DOLPHIN sweep {} — ranked by {}", spec.name, spec.metric);
     print!("{}", ranked_table(&report, a.show));
     if let Some(wf) = &report.walk_forward {
-        println!("\nwalk-forward ({:?}, chosen by {} on the training days):", wf.mode, wf.score);
-        println!("{:>4}  {:>23}  {:>23}  {:>6}  {:>16}  {:>12}  {:>10}  {:>12}", "fold", "train", "test", "trial", "hash", "test sharpe", "test roi %", "base sharpe");
+        println!(
+            "\nwalk-forward ({:?}, chosen by {} on the training days):",
+            wf.mode, wf.score
+        );
+        println!(
+            "{:>4}  {:>23}  {:>23}  {:>6}  {:>16}  {:>12}  {:>10}  {:>12}",
+            "fold", "train", "test", "trial", "hash", "test sharpe", "test roi %", "base sharpe"
+        );
         for f in &wf.folds {
             println!(
                 "{:>4}  {:>23}  {:>23}  {:>6}  {:>16}  {:>12.2}  {:>10.2}  {:>12}",
@@ -130,23 +148,72 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     let f2 = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.3}"));
     let mut rows = vec![
-        ("data", format!("{} ({} days, {} .. {}, fingerprint {})", data.dir.display(), report.days, report.first_day, report.last_day, report.fingerprint)),
-        ("configurations", format!("{} ({} run now, {} from earlier results)", plan.len(), n_todo, plan.len() - n_todo)),
+        (
+            "data",
+            format!(
+                "{} ({} days, {} .. {}, fingerprint {})",
+                data.dir.display(),
+                report.days,
+                report.first_day,
+                report.last_day,
+                report.fingerprint
+            ),
+        ),
+        (
+            "configurations",
+            format!(
+                "{} ({} run now, {} from earlier results, {} invalid left out)",
+                plan.len(),
+                n_todo,
+                plan.len() - n_todo,
+                skipped.len()
+            ),
+        ),
         ("bars per config", data.bars().to_string()),
     ];
     if let Some(wf) = &report.walk_forward {
-        rows.push(("walk-forward OOS", format!("{} days: Sharpe {}, ROI {:+.2}% (base: Sharpe {}, ROI {})", wf.oos_days, f2(wf.oos_sharpe), wf.oos_roi * 100.0, f2(wf.base_oos_sharpe), wf.base_oos_roi.map_or("n/a".into(), |r| format!("{:+.2}%", r * 100.0)))));
+        rows.push((
+            "walk-forward OOS",
+            format!(
+                "{} days: Sharpe {}, ROI {:+.2}% (base: Sharpe {}, ROI {})",
+                wf.oos_days,
+                f2(wf.oos_sharpe),
+                wf.oos_roi * 100.0,
+                f2(wf.base_oos_sharpe),
+                wf.base_oos_roi
+                    .map_or("n/a".into(), |r| format!("{:+.2}%", r * 100.0))
+            ),
+        ));
     }
     if let Some(d) = &report.deflated_sharpe {
-        rows.push(("deflated Sharpe (best)", format!("DSR {:.3} (PSR(0) {:.3}; SR {:.4}/day vs SR0 {:.4} over {} trials)", d.dsr, d.psr0, d.sharpe, d.expected_max_sharpe, d.trials)));
+        rows.push((
+            "deflated Sharpe (best)",
+            format!(
+                "DSR {:.3} (PSR(0) {:.3}; SR {:.4}/day vs SR0 {:.4} over {} trials)",
+                d.dsr, d.psr0, d.sharpe, d.expected_max_sharpe, d.trials
+            ),
+        ));
     }
     if let Some(p) = &report.pbo {
-        rows.push(("PBO (CSCV)", format!("{:.3} ({} blocks, {} combinations, median logit {:.3})", p.pbo, p.blocks, p.combinations, p.median_logit)));
+        rows.push((
+            "PBO (CSCV)",
+            format!(
+                "{:.3} ({} blocks, {} combinations, median logit {:.3})",
+                p.pbo, p.blocks, p.combinations, p.median_logit
+            ),
+        ));
     }
     rows.push(("load time", format!("{:.2} s", loaded.as_secs_f64())));
     rows.push(("run time", format!("{run_secs:.2} s for {n_todo} configs")));
     if n_todo > 0 && run_secs > 0.0 {
-        rows.push(("throughput", format!("{:.0} configs/min ({:.1} M bars/s)", n_todo as f64 / run_secs * 60.0, n_todo as f64 * data.bars() as f64 / run_secs / 1e6)));
+        rows.push((
+            "throughput",
+            format!(
+                "{:.0} configs/min ({:.1} M bars/s)",
+                n_todo as f64 / run_secs * 60.0,
+                n_todo as f64 * data.bars() as f64 / run_secs / 1e6
+            ),
+        ));
     }
     if let Some(c) = cpu {
         rows.push(("CPU time (process)", format!("{c:.2} s")));

@@ -1,8 +1,8 @@
 //! `dolphin`: the command line of DOLPHIN.
 
 mod cmd_backtest;
-mod cmd_exchange;
 mod cmd_check;
+mod cmd_exchange;
 mod cmd_mc;
 mod cmd_ob;
 mod cmd_paper;

@@ -24,15 +24,30 @@ fn lookahead_check_passes_on_the_sample() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("ACB causal (expanding w750 threshold)"), "{text}");
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("ACB causal (expanding w750 threshold)"),
+        "{text}"
+    );
     assert!(text.contains("PASS: no value at any bar changed"), "{text}");
     // SPEC §3's threshold is reported for what it is, without failing the check.
     assert!(text.contains("KNOWN LOOK-AHEAD"), "{text}");
     assert!(text.contains("column `acb_beta`"), "{text}");
     // Asked to pass with the all-dates threshold, the check fails and names column and bar.
     let out = bin()
-        .args(["check", "lookahead", "--cuts", "12", "--acb", "all-dates", "--data"])
+        .args([
+            "check",
+            "lookahead",
+            "--cuts",
+            "12",
+            "--acb",
+            "all-dates",
+            "--data",
+        ])
         .arg(repo("data/sample/days"))
         .output()
         .unwrap();
@@ -42,16 +57,29 @@ fn lookahead_check_passes_on_the_sample() {
 
 const SPEC: &str = "name: workers\nfixed: {engine.vd_enabled: true}\nparams:\n  engine.vd_exit_threshold: [0.005, 0.01, 0.02, 0.03, 0.04]\n  engine.vd_confirm_bars: [1, 2, 3]\nmetric: roi\n";
 
-fn pending(server: &RedisServer, stream: &str, consumer: &str) -> usize {
-    let out = server
-        .command(&["XPENDING", stream, "workers", "-", "+", "100", consumer])
-        .unwrap_or_default();
-    out.lines().filter(|l| l.contains('-') && !l.trim().is_empty()).count()
+/// Whether `consumer` holds a job (its pending entries list is not empty).
+fn holds_job(server: &RedisServer, stream: &str, consumer: &str) -> bool {
+    server
+        .command(&["XPENDING", stream, "workers", "-", "+", "10", consumer])
+        .is_ok_and(|s| s.starts_with("array([") && s != "array([])")
 }
 
 fn worker(url: &str, name: &str) -> Child {
     bin()
-        .args(["worker", "--redis", url, "--name", name, "--claim-idle-ms", "1500", "--exit-when-idle-ms", "4000", "--hold-ms", "250", "--data"])
+        .args([
+            "worker",
+            "--redis",
+            url,
+            "--name",
+            name,
+            "--claim-idle-ms",
+            "1500",
+            "--exit-when-idle-ms",
+            "4000",
+            "--hold-ms",
+            "250",
+            "--data",
+        ])
         .arg(repo("data/sample/days"))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -77,7 +105,7 @@ fn three_workers_one_killed_every_job_exactly_once() {
     std::fs::write(&spec, SPEC).unwrap();
     let (remote, local) = (dir.path().join("remote"), dir.path().join("local"));
 
-    let mut sweep = bin()
+    let sweep = bin()
         .args(["sweep", "--redis", &url, "--wait-secs", "60", "--spec"])
         .arg(&spec)
         .arg("--out")
@@ -90,25 +118,28 @@ fn three_workers_one_killed_every_job_exactly_once() {
         .unwrap();
     let mut workers = vec![worker(&url, "w1"), worker(&url, "w2"), worker(&url, "w3")];
     // Wait until w2 holds a job, then kill it (SIGKILL) in the middle of it.
+    let fp = dolphin_research::ResearchData::load(&repo("data/sample/days"), None, None)
+        .unwrap()
+        .fingerprint;
+    let keys = dolphin_research::queue::Keys::for_data(&fp);
+    let stream = keys.jobs.clone();
     let t0 = Instant::now();
-    let stream = loop {
-        let keys = server.command(&["KEYS", "dolphin:research:jobs:*"]).unwrap_or_default();
-        if let Some(k) = keys.lines().map(str::trim).find(|l| l.starts_with("dolphin:research:jobs:")) {
-            break k.to_string();
-        }
-        assert!(t0.elapsed() < Duration::from_secs(60), "no job stream appeared");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let t0 = Instant::now();
-    while pending(&server, &stream, "w2") == 0 {
-        assert!(t0.elapsed() < Duration::from_secs(60), "w2 never took a job");
+    while !holds_job(&server, &stream, "w2") {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "w2 never took a job"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     workers[1].kill().unwrap(); // SIGKILL
     workers[1].wait().unwrap();
     let out = sweep.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut took_over = false;
     for (i, w) in workers.into_iter().enumerate() {
         if i == 1 {
@@ -121,16 +152,19 @@ fn three_workers_one_killed_every_job_exactly_once() {
     assert!(took_over, "the killed worker's job was not taken over");
 
     // Every configuration exactly once in the results hash and in results.parquet.
-    let fp = fingerprint(&remote);
+    assert_eq!(fingerprint(&remote), fp);
     let n: usize = server
-        .command(&["HLEN", &format!("dolphin:research:results:{fp}")])
+        .command(&["HLEN", &keys.results])
         .unwrap()
         .trim()
         .parse()
         .unwrap();
-    assert_eq!(n, 16); // base + 5 × 3
+    assert_eq!(n, 15); // base + 5 × 3, less the grid point equal to the base
     let pend = server.command(&["XPENDING", &stream, "workers"]).unwrap();
-    assert!(pend.lines().next().unwrap().trim() == "0", "jobs still pending: {pend}");
+    assert!(
+        pend.starts_with("array([int(0)"),
+        "jobs still pending: {pend}"
+    );
     // The same bytes as the sweep run locally.
     let st = bin()
         .args(["sweep", "--spec"])
@@ -143,6 +177,10 @@ fn three_workers_one_killed_every_job_exactly_once() {
         .unwrap();
     assert!(st.status.success());
     for f in ["results.parquet", "report.json"] {
-        assert_eq!(std::fs::read(remote.join(f)).unwrap(), std::fs::read(local.join(f)).unwrap(), "{f}");
+        assert_eq!(
+            std::fs::read(remote.join(f)).unwrap(),
+            std::fs::read(local.join(f)).unwrap(),
+            "{f}"
+        );
     }
 }

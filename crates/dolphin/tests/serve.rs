@@ -161,11 +161,12 @@ fn serve_and_backtest(days: &Path, store: &str, out: &Path, extra: &[&str]) {
 fn serve_equals_traced_backtest_on_the_sample_embedded() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("serve");
+    let funding = root().join("data/sample/funding");
     serve_and_backtest(
         &root().join("data/sample/days"),
         "embedded",
         &out,
-        &["--funding", s(&root().join("data/sample/funding"))],
+        &["--funding", s(&funding)],
     );
     // Without the traces the backtest does not see the services' decisions: they matter.
     let plain = tmp.path().join("plain");
@@ -184,11 +185,12 @@ fn serve_equals_traced_backtest_on_the_sample_redis() {
     let server = RedisServer::start().unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("serve");
+    let funding = root().join("data/sample/funding");
     serve_and_backtest(
         &root().join("data/sample/days"),
         &server.url(),
         &out,
-        &["--funding", s(&root().join("data/sample/funding"))],
+        &["--funding", s(&funding)],
     );
     // Every date's result is in DOLPHIN_PNL_BLUE, once, equal to days.jsonl.
     let mem =
@@ -219,8 +221,8 @@ fn serve_equals_traced_backtest_on_all_shared_days() {
         "--out",
         s(&days),
     ]);
-    let (indicators, funding) = (shared.join("indicators"), shared.join("funding"));
-    let factors = ["--indicators", s(&indicators), "--funding", s(&funding)];
+    let (ind, fund) = (shared.join("indicators"), shared.join("funding"));
+    let factors = ["--indicators", s(&ind), "--funding", s(&fund)];
     serve_and_backtest(&days, "embedded", &tmp.path().join("embedded"), &factors);
     if require_redis("serve_equals_traced_backtest_on_all_shared_days") {
         let server = RedisServer::start().unwrap();

@@ -123,10 +123,13 @@ impl Shared {
                 self.send(stalled, format!("{}@aggTrade", lower(&s)), a.data(&info));
             }
         }
+        if !marks {
+            return;
+        }
         let next = *d
             .next_mark_ms
             .get_or_insert((clock.div_euclid(1000) + 1) * 1000);
-        if marks && clock >= next {
+        if clock >= next {
             let b = clock.div_euclid(1000) * 1000;
             let prices: Vec<(String, Fixed)> = {
                 let m = self.market.lock().unwrap_or_else(|e| e.into_inner());

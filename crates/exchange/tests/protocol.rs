@@ -73,7 +73,9 @@ async fn rest_and_streams_speak_binance() {
     .await
     .unwrap();
     let a = ex.addr;
+    eprintln!("exchange on {a}");
     assert_eq!(get(a, "/fapi/v1/ping").await.2, "{}");
+    eprintln!("ping ok");
     let (_, _, t) = get(a, "/fapi/v1/time").await;
     assert_eq!(t, r#"{"serverTime":1723161256299}"#);
     let (_, _, info) = get(a, "/fapi/v1/exchangeInfo").await;
@@ -117,6 +119,7 @@ async fn rest_and_streams_speak_binance() {
         .map(|l| l.split_once(' ').unwrap().1)
         .filter(|j| j.contains("@depth@0ms") || j.contains("@trade"))
         .collect();
+    eprintln!("REST ok; streaming");
     let mut raw = Vec::new();
     let mut batches = Vec::new();
     while raw.len() < expected.len() {

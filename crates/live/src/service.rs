@@ -12,7 +12,8 @@
 //!   place whatever the network timing, so a replay gives the same features as
 //!   `dolphin ob --capture` on the same recording.
 //! * A sample of a book whose newest depth update is older than `stale_after_ms` of event
-//!   time is not published (counted as a stale sample).
+//!   time — before the sample time or before the stream's event time when it is taken — is
+//!   not published (counted as a stale sample).
 //! * No frame for `silence_timeout_ms` of wall time → the connection is dropped and opened
 //!   again; reconnects wait `backoff_initial_ms·2ⁿ`, at most `backoff_max_ms`. A new
 //!   connection drops every book (continuity unknown) and resyncs each from a snapshot.
@@ -380,15 +381,15 @@ impl Core {
             Message::Depth { symbol, .. } => Some(symbol.to_string()),
             _ => None,
         };
-        if let Some(s) = &depth_sym {
+        // Samples due before this message show the books as they were: judge their freshness
+        // before this update counts.
+        self.stream.push_message(msg, None, &mut self.rows);
+        self.flush_rows();
+        if let Some(s) = depth_sym {
             let le = self.last_depth_e.entry(s.clone()).or_insert(e);
             *le = (*le).max(e);
-        }
-        self.stream.push_message(msg, None, &mut self.rows);
-        if let Some(s) = depth_sym {
             self.note_book(&s);
         }
-        self.flush_rows();
         self.heartbeat(e);
         true
     }
@@ -540,10 +541,12 @@ impl Core {
         }
         let rows = std::mem::take(&mut self.rows);
         for r in &rows {
-            let fresh = self
-                .last_depth_e
-                .get(&r.asset)
-                .is_some_and(|e| r.sample_ms - e <= self.cfg.stale_after_ms);
+            // Fresh: the book's newest depth update is within the limit both of the sample time
+            // and of the stream's event time now (samples filled in after a silence are not).
+            let fresh = self.last_depth_e.get(&r.asset).is_some_and(|e| {
+                r.sample_ms - e <= self.cfg.stale_after_ms
+                    && self.max_e - e <= self.cfg.stale_after_ms
+            });
             if !fresh {
                 self.counters.stale_samples += 1;
                 metrics::counter!("dolphin_ob_stale_samples_total").increment(1);

@@ -196,3 +196,73 @@ impl ObProvider for StoreObProvider {
             .multiplier(direction, self.market(ts_ms).as_ref())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dolphin_orderbook::FeatureRow;
+    use dolphin_store::{EmbeddedMemory, shard_map};
+
+    fn put(mem: &dyn SystemMemory, sym: &str, ts: i64, imb: f64, macro_imb: f64) {
+        let row = FeatureRow {
+            sample_ms: ts,
+            asset: sym.into(),
+            features: AssetFeatures {
+                imbalance_ma5: imb,
+                depth_quality: 1.5,
+                ..AssetFeatures::default()
+            },
+            market: MacroFeatures {
+                n_assets: 1,
+                macro_imbalance: macro_imb,
+                ..MacroFeatures::default()
+            },
+        };
+        let v = serde_json::to_string(&ObFeatureValue::from(&row)).unwrap();
+        mem.put(shard_map(sym), sym, &v).unwrap();
+    }
+
+    fn wait_for(p: &StoreObProvider, sym: &str, ts: i64) {
+        let t = std::time::Instant::now();
+        while p.features(sym, ts).is_none() && t.elapsed().as_secs() < 5 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn reads_shards_then_follows_changes() {
+        let mem: Arc<dyn SystemMemory> = Arc::new(EmbeddedMemory::new());
+        // Already in the store before the provider starts (dynamic discovery).
+        put(mem.as_ref(), "BTCUSDT", 1_000, 0.1, -0.4);
+        // Another key of the same shard is not an OB dict and is ignored.
+        mem.put(shard_map("BTCUSDT"), "vel_div_BTCUSDT", "-0.03")
+            .unwrap();
+        let p = StoreObProvider::connect(mem.clone(), 2_000, 60_000, MarketMultiplier::default())
+            .unwrap();
+        assert_eq!(p.symbols(), vec!["BTCUSDT".to_string()]);
+        assert_eq!(p.signal("BTCUSDT", 999), None);
+        assert_eq!(p.signal("BTCUSDT", 1_000).unwrap().imbalance_ma5, 0.1);
+        // Later samples arrive through the listener.
+        put(mem.as_ref(), "BTCUSDT", 1_500, 0.3, 0.05);
+        put(mem.as_ref(), "ETHUSDT", 1_500, -0.2, 0.05);
+        wait_for(&p, "ETHUSDT", 1_500);
+        assert_eq!(p.signal("BTCUSDT", 1_499).unwrap().imbalance_ma5, 0.1);
+        assert_eq!(p.signal("BTCUSDT", 1_500).unwrap().imbalance_ma5, 0.3);
+        assert_eq!(p.placement("ETHUSDT", 3_500).unwrap().depth_quality, 1.5);
+        // Staleness: 2 s.
+        assert_eq!(p.signal("ETHUSDT", 3_501), None);
+        // OB-3 multiplier: macro imbalance −0.4 favours SHORT, capped at 1.20.
+        assert_eq!(p.market_multiplier(Direction::Short, 1_200), 1.20);
+        assert!((p.market_multiplier(Direction::Short, 1_600) - 0.95).abs() < 1e-12);
+        assert_eq!(p.macro_state(900), None);
+        assert_eq!(p.bad_values(), 0);
+        // A broken dict under a symbol key is counted, not a panic.
+        mem.put(shard_map("SOLUSDT"), "SOLUSDT", "{not json")
+            .unwrap();
+        let t = std::time::Instant::now();
+        while p.bad_values() == 0 && t.elapsed().as_secs() < 5 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(p.bad_values(), 1);
+    }
+}

@@ -82,6 +82,14 @@ fn agg_trade(text: &str) -> Result<Message<'_>, String> {
 
 /// Decode one text frame.
 pub fn decode(text: &str) -> Decoded<'_> {
+    // `aggTrade`'s `a` (aggregate id) is an integer where the book events carry levels, so it
+    // is read on its own path.
+    if text.contains("\"e\":\"aggTrade\"") {
+        return match agg_trade(text) {
+            Ok(m) => Decoded::Market(m),
+            Err(e) => Decoded::Bad(BadKind::BadField, e),
+        };
+    }
     match parse_message(text) {
         Ok(m) => Decoded::Market(m),
         Err(MessageError::UnsupportedEvent(ev)) if ev == "aggTrade" => match agg_trade(text) {

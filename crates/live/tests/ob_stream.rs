@@ -347,3 +347,35 @@ async fn bad_wire_input_is_counted_and_survived() {
     );
     assert!(!seen.lock().unwrap().is_empty());
 }
+
+/// The documented streams (`depth@100ms` batches, `aggTrade`): books stay in sync and match
+/// bookTicker after every batch; features are published; nothing is bad on the wire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documented_streams_keep_books_in_sync() {
+    let Some(dir) = depth_dir() else { return };
+    let caps = captures(&dir);
+    let ex = exchange(&caps, f64::INFINITY, "").await;
+    let (mem, seen) = recording_store();
+    let status = StatusCell::default();
+    let token = CancellationToken::new();
+    let mut cfg = recorded_streams(&ex);
+    cfg.depth_stream = "depth@100ms".into();
+    cfg.trade_stream = "aggTrade".into();
+    let task = tokio::spawn(run_ob_stream_with_status(
+        cfg,
+        mem,
+        token.clone(),
+        status.clone(),
+    ));
+    ex.wait_finished().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    settle(&seen).await;
+    token.cancel();
+    let h = task.await.unwrap().unwrap();
+    ex.stop().await;
+    assert_eq!((h.bad_messages, h.gaps, h.reconnects), (0, 0, 0), "{h:?}");
+    assert_eq!(h.ticker_mismatches, 0, "{h:?}");
+    assert!(h.ticker_checked > 3_000, "{h:?}");
+    assert!(h.published > 1_000, "{h:?}");
+    assert_eq!(h.books_synced, 2);
+}

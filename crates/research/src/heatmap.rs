@@ -66,6 +66,9 @@ fn short(v: f64) -> String {
     }
 }
 
+/// The x axis, the y axis and the cells `grid[y][x]` (`None` for an empty cell).
+pub type HeatGrid = (Axis, Axis, Vec<Vec<Option<f64>>>);
+
 /// The grid of best metric values: `grid[y][x]`, `None` for an empty cell.
 pub fn heat_grid(
     records: &[TrialRecord],
@@ -73,7 +76,7 @@ pub fn heat_grid(
     py: &str,
     metric: &str,
     minimise: bool,
-) -> Option<(Axis, Axis, Vec<Vec<Option<f64>>>)> {
+) -> Option<HeatGrid> {
     let pts: Vec<(f64, f64, f64)> = records
         .iter()
         .filter_map(|r| {
@@ -179,17 +182,24 @@ pub fn plot_heatmap(
             }
         }
     }
-    legend
-        .draw(&Text::new(
-            format!(
-                "{metric}\nbest {}\nworst {}",
-                short_metric(if minimise { lo } else { hi }),
-                short_metric(if minimise { hi } else { lo })
-            ),
-            (5, 60),
-            ("sans-serif", 14).into_font(),
-        ))
-        .map_err(|e| err(&e))?;
+    let best = short_metric(if minimise { lo } else { hi });
+    let worst = short_metric(if minimise { hi } else { lo });
+    for (i, line) in [
+        metric.to_string(),
+        format!("best {best}"),
+        format!("worst {worst}"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        legend
+            .draw(&Text::new(
+                line,
+                (5, 60 + 20 * i as i32),
+                ("sans-serif", 14).into_font(),
+            ))
+            .map_err(|e| err(&e))?;
+    }
     for i in 0..20 {
         let v = lo + (hi - lo) * (19 - i) as f64 / 19.0;
         legend

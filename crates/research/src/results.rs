@@ -137,7 +137,8 @@ pub fn write_results(
                 .collect::<Vec<_>>(),
         )));
     }
-    let counts: [(&str, fn(&Metrics) -> u64); 6] = [
+    type Count = fn(&Metrics) -> u64;
+    let counts: [(&str, Count); 6] = [
         ("trades", |m| m.trades),
         ("exits_fixed_tp", |m| m.exits_fixed_tp),
         ("exits_max_hold", |m| m.exits_max_hold),

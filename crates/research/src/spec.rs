@@ -214,8 +214,17 @@ impl SweepSpec {
     }
 
     /// The configurations of the sweep, in order, without duplicates (by hash). `seed`
-    /// overrides the spec's seed.
+    /// overrides the spec's seed. Points the engine refuses (e.g. a LONG threshold equal to
+    /// its extreme) are left out; see [`Self::plan_with_skipped`].
     pub fn plan(&self, seed: Option<u64>) -> Result<Vec<PlannedTrial>, ResearchError> {
+        Ok(self.plan_with_skipped(seed)?.0)
+    }
+
+    /// [`Self::plan`] and the points left out as invalid, each with the reason.
+    pub fn plan_with_skipped(
+        &self,
+        seed: Option<u64>,
+    ) -> Result<(Vec<PlannedTrial>, Vec<String>), ResearchError> {
         let base = self.base_trial()?;
         // Check every path exists before generating anything.
         for path in self.params.keys() {
@@ -248,11 +257,14 @@ impl SweepSpec {
                 .collect();
             push(point, base.clone());
         }
+        let mut skipped = Vec::new();
         for point in points {
-            let config = base.with_overrides(&point)?;
-            push(point, config);
+            match base.with_overrides(&point) {
+                Ok(config) => push(point, config),
+                Err(e) => skipped.push(e.to_string()),
+            }
         }
-        Ok(out)
+        Ok((out, skipped))
     }
 
     fn values(
@@ -476,6 +488,21 @@ mod tests {
         assert!(e.contains("continuous"), "{e}");
         let e = bad("name: x\nsearch: random\nparams:\n  engine.fixed_tp_pct: [0.01]\n");
         assert!(e.contains("samples"), "{e}");
+        // Invalid combinations are left out, with the reason.
+        let s = SweepSpec::from_yaml(
+            "name: x\nparams:\n  engine.direction: [1]\n  engine.long_threshold: [0.01, 0.04]\n",
+            "s.yml",
+            Path::new("."),
+        )
+        .unwrap();
+        let (plan, skipped) = s.plan_with_skipped(None).unwrap();
+        assert_eq!(plan.len(), 2); // base (SHORT) + LONG at 0.01; 0.04 = long_extreme
+        assert_eq!(skipped.len(), 1);
+        assert!(
+            skipped[0].contains("must be finite and differ"),
+            "{}",
+            skipped[0]
+        );
         let e = bad("name: x\nparams: {}\n");
         assert!(e.contains("no parameter"), "{e}");
         let e = bad("name: x\nparmas: {}\n");

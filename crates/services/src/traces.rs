@@ -135,9 +135,13 @@ impl Traces {
         mc: Option<&Path>,
         cb: Option<&Path>,
     ) -> Result<Self, ServiceError> {
+        // An empty MC trace is a run without an MC flow: no MC gate (as without `--mc`).
         let t = Self {
             acb: acb.map(read_jsonl).transpose()?,
-            mc: mc.map(read_jsonl).transpose()?,
+            mc: mc
+                .map(read_jsonl::<McDecisionRecord>)
+                .transpose()?
+                .filter(|v| !v.is_empty()),
             cb: cb.map(read_jsonl).transpose()?,
         };
         if let (Some(p), Some(v)) = (acb, &t.acb) {

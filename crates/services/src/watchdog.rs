@@ -22,11 +22,9 @@
 use crate::acb_processor::KEY_EXTERNAL_FACTORS;
 use crate::error::ServiceError;
 use crate::mc_flow::{KEY_MC_FOREWARNER, McPublication};
-use crate::persistence::TraderState;
 use crate::run_files::Trace;
 use crate::schedule::{Cadence, EventMs};
 use crate::service::{BoxFuture, BusEvent, Ctx, Service};
-use crate::supervisor::Heartbeat;
 use dolphin_core::{Direction, date_of_ms};
 use dolphin_engine::McStatus;
 use dolphin_risk::{SensorReadings, SurvivalConfig, SurvivalStack};
@@ -48,11 +46,37 @@ pub struct TraceLine {
     pub readings: SensorReadings,
 }
 
+/// The fields of `latest_eigen_scan` the watchdog needs (serde skips the rest cheaply).
 #[derive(Deserialize)]
 struct ScanHead {
     timestamp: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct ScanPrices {
     #[serde(default)]
     asset_prices: BTreeMap<String, f64>,
+}
+
+/// The fields of the trader's state the drawdown sensor needs.
+#[derive(Deserialize)]
+struct StateHead {
+    capital: f64,
+    ts_ms: i64,
+    position: Option<PositionHead>,
+}
+
+#[derive(Deserialize)]
+struct PositionHead {
+    asset: String,
+    direction: Direction,
+    entry_price: f64,
+    notional: f64,
+}
+
+#[derive(Deserialize)]
+struct BeatHead {
+    ts: f64,
 }
 
 pub struct Watchdog {
@@ -126,7 +150,7 @@ impl Watchdog {
                 for name in &self.services {
                     let age = all
                         .get(*name)
-                        .and_then(|j| serde_json::from_str::<Heartbeat>(j).ok())
+                        .and_then(|j| serde_json::from_str::<BeatHead>(j).ok())
                         // A beat stamped after `t` is another process's (a previous run of a
                         // resumed replay), not this one's: missing.
                         .filter(|h| h.ts <= t as f64 / 1000.0)
@@ -148,22 +172,13 @@ impl Watchdog {
                 _ => McStatus::Red,
             }
         };
-        let scan = match store.get(DOLPHIN_FEATURES, KEY_LATEST_EIGEN_SCAN) {
-            // A scan stamped after `t` is a previous process's (module doc of trader): absent.
-            Ok(Some(j)) => serde_json::from_str::<ScanHead>(&j).ok().map(|h| {
-                if h.timestamp.is_some_and(|ts| ts > t) {
-                    ScanHead {
-                        timestamp: None,
-                        asset_prices: BTreeMap::new(),
-                    }
-                } else {
-                    h
-                }
+        let scan_json = store.get(DOLPHIN_FEATURES, KEY_LATEST_EIGEN_SCAN);
+        let scan = match &scan_json {
+            // A scan stamped after `t` is a previous process's (a resumed replay): absent.
+            Ok(Some(j)) => serde_json::from_str::<ScanHead>(j).ok().map(|h| ScanHead {
+                timestamp: h.timestamp.filter(|ts| *ts <= t),
             }),
-            Ok(None) => Some(ScanHead {
-                timestamp: None,
-                asset_prices: BTreeMap::new(),
-            }),
+            Ok(None) => Some(ScanHead { timestamp: None }),
             Err(_) => None,
         };
         let staleness_hours = match &scan {
@@ -181,15 +196,20 @@ impl Watchdog {
         let drawdown = match store.get(DOLPHIN_STATE_BLUE, KEY_LATEST) {
             Ok(state) => {
                 let state = state
-                    .and_then(|j| serde_json::from_str::<TraderState>(&j).ok())
+                    .and_then(|j| serde_json::from_str::<StateHead>(&j).ok())
                     .filter(|s| s.ts_ms <= t);
                 match state {
                     Some(s) => {
                         let mut equity = s.capital;
                         self.peak = self.peak.max(s.capital);
                         if let Some(p) = &s.position {
-                            let mark = scan
+                            let fresh = scan.as_ref().is_some_and(|h| h.timestamp.is_some());
+                            let mark = scan_json
                                 .as_ref()
+                                .ok()
+                                .and_then(|j| j.as_deref())
+                                .filter(|_| fresh)
+                                .and_then(|j| serde_json::from_str::<ScanPrices>(j).ok())
                                 .and_then(|sc| sc.asset_prices.get(&p.asset).copied())
                                 .filter(|m| m.is_finite() && *m > 0.0)
                                 .unwrap_or(p.entry_price);
