@@ -1,10 +1,13 @@
 //! `dolphin`: the command line of DOLPHIN.
 
+mod cmd_api;
 mod cmd_backtest;
 mod cmd_mc;
 mod cmd_ob;
 mod cmd_paper;
+mod cmd_report;
 mod cmd_scan;
+mod cmd_top;
 mod paths;
 mod table;
 
@@ -34,6 +37,12 @@ enum Command {
     /// Paper trading on live Binance data in a NautilusTrader LiveNode (`--dry-run` builds and
     /// validates it without connecting).
     Paper(cmd_paper::Args),
+    /// HTML tear sheet of a backtest or serve output folder (self-contained, no network).
+    Report(cmd_report::Args),
+    /// HTTP API, live dashboard and Prometheus /metrics over a run folder (and its store).
+    Api(cmd_api::Args),
+    /// Terminal UI over the API: capital, posture, ACB, MC, position, trades, heartbeats.
+    Top(cmd_top::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -44,5 +53,8 @@ fn main() -> anyhow::Result<()> {
         Command::Mc(a) => cmd_mc::run(a),
         Command::Ob(a) => cmd_ob::run(a),
         Command::Paper(a) => cmd_paper::run(a),
+        Command::Report(a) => cmd_report::run(a),
+        Command::Api(a) => cmd_api::run(a),
+        Command::Top(a) => cmd_top::run(a),
     }
 }
