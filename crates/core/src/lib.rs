@@ -8,6 +8,8 @@ pub mod date;
 pub mod day_frame;
 pub mod direction;
 pub mod external_factors;
+pub mod input_warning;
+pub mod median;
 pub mod posture;
 
 pub use date::{UtcDate, date_of_ms};
@@ -16,4 +18,6 @@ pub use day_frame::{
 };
 pub use direction::Direction;
 pub use external_factors::ExternalFactors;
+pub use input_warning::{InputWarning, InputWarnings, RowUnit};
+pub use median::{NanRule, median};
 pub use posture::Posture;

@@ -28,19 +28,13 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema};
 use dolphin_core::{DayFrame, SIGNAL_COLUMNS, UtcDate, date_of_ms, is_reserved_column};
-use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
+use parquet::file::reader::ChunkReader;
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The `created_by` string written into every day file (fixed so that bytes are reproducible).
-pub const DAY_FILE_CREATED_BY: &str = "dolphin-data day_file v1";
+pub use crate::day_writer::{DAY_FILE_CREATED_BY, day_file_schema, write_day_file};
 
 /// The UTC date in a day file's name `YYYY-MM-DD.parquet` (SPEC §3), if it has that form.
 pub fn day_file_date(path: &Path) -> Option<UtcDate> {
@@ -54,53 +48,51 @@ pub fn day_file_name(date: UtcDate) -> String {
     format!("{date}.parquet")
 }
 
-/// Writes `frame` to `path` as a day file (SPEC §3), atomically: the bytes go to a temporary
-/// file in the same directory, which is synced and renamed onto `path`. The file name must be
-/// `YYYY-MM-DD.parquet` of `frame.date`, and the frame must pass the same checks as
-/// [`read_day_file`] (shape, increasing timestamps on that date), so that every file written
-/// can be read back.
-pub fn write_day_file(path: &Path, frame: &DayFrame) -> Result<(), DataError> {
-    let file_date = day_file_date(path).ok_or_else(|| DataError::BadDayFileName {
-        path: path.to_path_buf(),
-    })?;
-    if file_date != frame.date {
-        return Err(DataError::FrameDateMismatch {
-            path: path.to_path_buf(),
-            frame_date: frame.date.to_string(),
-            file_date: file_date.to_string(),
-        });
-    }
-    frame
-        .check_shape()
-        .map_err(|source| DataError::FrameShape {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    check_timestamps(path, file_date, &frame.timestamp)?;
-
-    let batch = frame_to_batch(frame).map_err(|e| parquet_err(path, e))?;
-    let bytes = encode_batch(&batch).map_err(|e| parquet_err(path, e))?;
-    write_atomically(path, &bytes)
-}
-
 /// Reads and validates a day file (SPEC §3). See the module doc for what is accepted.
 pub fn read_day_file(path: &Path) -> Result<DayFrame, DataError> {
+    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
+    read_day_file_from(path, file)
+}
+
+/// [`read_day_file`] on bytes already in memory; `path` gives the date (its file name) and
+/// names the file in errors (the fuzz target's entry point, fuzz/).
+pub fn read_day_file_bytes(path: &Path, bytes: Vec<u8>) -> Result<DayFrame, DataError> {
+    read_day_file_from(path, bytes::Bytes::from(bytes))
+}
+
+/// Rows decoded per batch. The row count in the file's metadata is not trusted for sizes
+/// (a corrupt footer could ask for any amount of memory); the decoded rows are.
+const BATCH_ROWS: usize = 64 * 1024;
+
+fn read_day_file_from<R: ChunkReader + 'static>(
+    path: &Path,
+    source: R,
+) -> Result<DayFrame, DataError> {
     let file_date = day_file_date(path).ok_or_else(|| DataError::BadDayFileName {
         path: path.to_path_buf(),
     })?;
-    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
     let builder =
-        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_err(path, e))?;
-    let num_rows = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
+        ParquetRecordBatchReaderBuilder::try_new(source).map_err(|e| parquet_err(path, e))?;
+    let meta_rows = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
     let schema = builder.schema().clone();
     let layout = ColumnLayout::resolve(path, &schema)?;
     let reader = builder
-        .with_batch_size(num_rows.max(1))
+        .with_batch_size(meta_rows.clamp(1, BATCH_ROWS))
         .build()
         .map_err(|e| parquet_err(path, e))?;
     let mut batches = Vec::new();
     for batch in reader {
         batches.push(batch.map_err(|e| parquet_err(path, e))?);
+    }
+    let num_rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    for batch in &batches {
+        // Decoded columns of unequal length: a corrupt file (checked before indexing).
+        if batch.columns().iter().any(|c| c.len() != batch.num_rows()) {
+            return Err(DataError::Parquet {
+                path: path.to_path_buf(),
+                message: "columns of unequal length".into(),
+            });
+        }
     }
 
     let n_assets = layout.assets.len();
@@ -149,11 +141,11 @@ pub fn read_day_file(path: &Path) -> Result<DayFrame, DataError> {
         transpose_into(&columns, rows, block);
         row0 += rows;
     }
-    if row0 != num_rows {
+    if row0 != meta_rows {
         // The metadata row count and the decoded rows disagree: a corrupt file.
         return Err(DataError::Parquet {
             path: path.to_path_buf(),
-            message: format!("metadata says {num_rows} rows, decoded {row0}"),
+            message: format!("metadata says {meta_rows} rows, decoded {row0}"),
         });
     }
     check_timestamps(path, file_date, &frame.timestamp)?;
@@ -353,7 +345,7 @@ fn transpose_into(columns: &[Cow<'_, [f64]>], rows: usize, out: &mut [f64]) {
 }
 
 /// Timestamps strictly increase and all fall on `date` (SPEC §3, §6).
-fn check_timestamps(path: &Path, date: UtcDate, ts: &[i64]) -> Result<(), DataError> {
+pub(crate) fn check_timestamps(path: &Path, date: UtcDate, ts: &[i64]) -> Result<(), DataError> {
     for (row, &t) in ts.iter().enumerate() {
         let d = date_of_ms(t);
         if d != date {
@@ -389,98 +381,7 @@ fn check_timestamps(path: &Path, date: UtcDate, ts: &[i64]) -> Result<(), DataEr
     Ok(())
 }
 
-/// The arrow schema of a day file with the given assets (SPEC §3 column order).
-pub fn day_file_schema(assets: &[String]) -> Schema {
-    let mut fields = vec![
-        Field::new("timestamp", DataType::Int64, false),
-        Field::new("scan_number", DataType::Int64, false),
-    ];
-    fields.extend(
-        SIGNAL_COLUMNS
-            .iter()
-            .map(|name| Field::new(*name, DataType::Float64, true)),
-    );
-    fields.extend(
-        assets
-            .iter()
-            .map(|name| Field::new(name, DataType::Float64, true)),
-    );
-    Schema::new(fields)
-}
-
-fn frame_to_batch(frame: &DayFrame) -> Result<RecordBatch, arrow_schema::ArrowError> {
-    let schema = Arc::new(day_file_schema(&frame.assets));
-    let mut columns: Vec<ArrayRef> = vec![
-        Arc::new(Int64Array::from(frame.timestamp.clone())),
-        Arc::new(Int64Array::from(frame.scan_number.clone())),
-    ];
-    for signal in [
-        &frame.vel_div,
-        &frame.v50_vel,
-        &frame.v150_vel,
-        &frame.v300_vel,
-        &frame.v750_vel,
-        &frame.instability_50,
-        &frame.instability_150,
-    ] {
-        columns.push(Arc::new(Float64Array::from(signal.clone())));
-    }
-    for a in 0..frame.n_assets() {
-        columns.push(Arc::new(Float64Array::from(frame.asset_column(a))));
-    }
-    RecordBatch::try_new(schema, columns)
-}
-
-/// Fixed writer settings of every day file (see the module doc).
-fn writer_properties() -> WriterProperties {
-    WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_created_by(DAY_FILE_CREATED_BY.to_string())
-        .set_dictionary_enabled(false)
-        .build()
-}
-
-fn encode_batch(batch: &RecordBatch) -> Result<Vec<u8>, parquet::errors::ParquetError> {
-    let mut buf = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut buf, batch.schema(), Some(writer_properties()))?;
-    writer.write(batch)?;
-    writer.close()?;
-    Ok(buf)
-}
-
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// Writes `bytes` to a hidden temporary file beside `path`, syncs it and renames it onto
-/// `path`. On failure the temporary file is removed and `path` is untouched.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.tmp-{}-{}",
-        std::process::id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(DataError::io(path, e));
-    }
-    Ok(())
-}
-
-fn parquet_err(path: &Path, e: impl std::fmt::Display) -> DataError {
+pub(crate) fn parquet_err(path: &Path, e: impl std::fmt::Display) -> DataError {
     DataError::Parquet {
         path: path.to_path_buf(),
         message: e.to_string(),

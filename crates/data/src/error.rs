@@ -117,6 +117,25 @@ pub enum DataError {
         message: String,
     },
 
+    /// An infinite value in a day file's signal column (NaN is "no value"; docs/INPUTS.md).
+    #[error(
+        "{path}: row {row} (0-based): column `{column}` holds {value}; signals must be finite or NaN (no value)"
+    )]
+    NonFiniteSignal {
+        path: PathBuf,
+        row: usize,
+        column: String,
+        value: f64,
+    },
+
+    /// An input directory without the file(s) it must hold.
+    #[error("{path}: {what}")]
+    MissingFile { path: PathBuf, what: String },
+
+    /// A table or kline file without a single data row.
+    #[error("{path}: no data rows: {what}")]
+    NoRows { path: PathBuf, what: &'static str },
+
     /// A kline open time equal to the previous line's.
     #[error("{path}: line {line}: duplicate open time {open_time} (same as line {prev_line})")]
     DuplicateOpenTime {

@@ -25,13 +25,37 @@
 //! The returned map holds every date from the first to the last date on which at least one
 //! factor is known; dates in between without any data are present with all factors `None`.
 //! Lines: line 1 may be a header (its first field starts with a letter); blank lines are
-//! skipped; any other line that does not parse is an error naming file and line. Two lines
-//! with the same date (or settlement time) are an error.
+//! skipped; any other line that does not parse is an error naming file and line. Every line
+//! has the header's number of fields (or the first data line's); dates (settlement times) must
+//! strictly increase, so a repeated or out-of-order line is an error; values must be finite,
+//! and DVOL and the taker ratio > 0, Fear & Greed within 0..=100. A table without data lines,
+//! an indicators directory with none of the tables and a funding directory without
+//! `BTCUSDT-funding.csv` are errors (an absent factor must be absent on purpose, not by a
+//! typo in a path). docs/INPUTS.md lists every rule.
 
 use crate::error::DataError;
 use dolphin_core::{ExternalFactors, UtcDate, date_of_ms};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+/// The tables of an indicators directory (module doc).
+pub const INDICATOR_TABLES: [&str; 4] = [
+    "dvol_btc_daily.csv",
+    "fear_greed_daily.csv",
+    "taker_ratio_daily.csv",
+    "funding_rate_btcusdt_8h.csv",
+];
+/// The per-symbol funding table read from a funding directory.
+pub const FUNDING_TABLE: &str = "BTCUSDT-funding.csv";
+
+/// The range a daily value must lie in.
+#[derive(Clone, Copy)]
+enum Range {
+    /// > 0 (DVOL, taker ratio).
+    Positive,
+    /// 0..=100 (Fear & Greed).
+    Percent,
+}
 
 /// Milliseconds tolerated after 00:00:00.000 for a settlement to count for that date.
 pub const FUNDING_JITTER_MS: i64 = 999;
@@ -54,24 +78,47 @@ pub fn load_external_factors(
     let existing = |dir: Option<&Path>, name: &str| -> Option<PathBuf> {
         dir.map(|d| d.join(name)).filter(|p| p.is_file())
     };
+    if let Some(dir) = indicators_dir
+        && INDICATOR_TABLES
+            .iter()
+            .all(|name| existing(Some(dir), name).is_none())
+    {
+        return Err(DataError::MissingFile {
+            path: dir.to_path_buf(),
+            what: format!(
+                "none of the indicator tables ({}) and no NG3 `YYYY-MM-DD/scan_*__Indicators.npz` folders",
+                INDICATOR_TABLES.join(", ")
+            ),
+        });
+    }
+    if let Some(dir) = funding_dir
+        && existing(Some(dir), FUNDING_TABLE).is_none()
+    {
+        return Err(DataError::MissingFile {
+            path: dir.to_path_buf(),
+            what: format!(
+                "no {FUNDING_TABLE} (the funding_btc factor reads BTCUSDT's settlements)"
+            ),
+        });
+    }
 
     let dvol = match existing(indicators_dir, "dvol_btc_daily.csv") {
-        Some(p) => read_daily(&p)?,
+        Some(p) => read_daily(&p, Range::Positive)?,
         None => BTreeMap::new(),
     };
     let fng = match existing(indicators_dir, "fear_greed_daily.csv") {
-        Some(p) => read_daily(&p)?,
+        Some(p) => read_daily(&p, Range::Percent)?,
         None => BTreeMap::new(),
     };
     let taker = match existing(indicators_dir, "taker_ratio_daily.csv") {
-        Some(p) => read_daily(&p)?,
+        Some(p) => read_daily(&p, Range::Positive)?,
         None => BTreeMap::new(),
     };
     let funding_8h = match existing(indicators_dir, "funding_rate_btcusdt_8h.csv") {
         Some(p) => read_timed(&p, 1)?,
         None => Vec::new(),
     };
-    let funding_sym = match existing(funding_dir, "BTCUSDT-funding.csv") {
+    let funding_sym = match existing(funding_dir, FUNDING_TABLE) {
         Some(p) => read_timed(&p, 2)?,
         None => Vec::new(),
     };
@@ -157,8 +204,9 @@ fn preferred_funding(
 }
 
 /// A `date,value` table (1-based line numbers in errors).
-fn read_daily(path: &Path) -> Result<BTreeMap<UtcDate, f64>, DataError> {
-    let mut out: BTreeMap<UtcDate, (f64, usize)> = BTreeMap::new();
+fn read_daily(path: &Path, range: Range) -> Result<BTreeMap<UtcDate, f64>, DataError> {
+    let mut out: BTreeMap<UtcDate, f64> = BTreeMap::new();
+    let mut last: Option<(UtcDate, usize)> = None;
     for_each_record(path, |line, fields| {
         let [d, v, ..] = fields else {
             return Err(DataError::bad_line(
@@ -171,22 +219,65 @@ fn read_daily(path: &Path) -> Result<BTreeMap<UtcDate, f64>, DataError> {
             DataError::bad_line(path, line, format!("`{d}` is not a YYYY-MM-DD date"))
         })?;
         let value = parse_finite(path, line, "value", v)?;
-        if let Some((_, first)) = out.insert(date, (value, line)) {
+        let ok = match range {
+            Range::Positive => value > 0.0,
+            Range::Percent => (0.0..=100.0).contains(&value),
+        };
+        if !ok {
+            let want = match range {
+                Range::Positive => "> 0",
+                Range::Percent => "within 0..=100",
+            };
             return Err(DataError::bad_line(
                 path,
                 line,
-                format!("date {date} already given on line {first}"),
+                format!("value {value} must be {want}"),
             ));
         }
+        check_order(path, line, date, &mut last, |d| format!("date {d}"))?;
+        out.insert(date, value);
         Ok(())
     })?;
-    Ok(out.into_iter().map(|(d, (v, _))| (d, v)).collect())
+    Ok(out)
+}
+
+/// Keys must strictly increase from line to line.
+fn check_order<K: PartialOrd + Copy>(
+    path: &Path,
+    line: usize,
+    key: K,
+    last: &mut Option<(K, usize)>,
+    show: impl Fn(K) -> String,
+) -> Result<(), DataError> {
+    if let Some((prev, prev_line)) = *last {
+        if key == prev {
+            return Err(DataError::bad_line(
+                path,
+                line,
+                format!("{} already given on line {prev_line}", show(key)),
+            ));
+        }
+        if key < prev {
+            return Err(DataError::bad_line(
+                path,
+                line,
+                format!(
+                    "{} is earlier than {} on line {prev_line}; rows must be in time order",
+                    show(key),
+                    show(prev)
+                ),
+            ));
+        }
+    }
+    *last = Some((key, line));
+    Ok(())
 }
 
 /// A `time_ms, ..., value` table with the value in field `value_field` (0-based), sorted by
 /// time on return.
 fn read_timed(path: &Path, value_field: usize) -> Result<Vec<(i64, f64)>, DataError> {
-    let mut out: BTreeMap<i64, (f64, usize)> = BTreeMap::new();
+    let mut out: Vec<(i64, f64)> = Vec::new();
+    let mut last: Option<(i64, usize)> = None;
     for_each_record(path, |line, fields| {
         if fields.len() <= value_field {
             return Err(DataError::bad_line(
@@ -207,16 +298,11 @@ fn read_timed(path: &Path, value_field: usize) -> Result<Vec<(i64, f64)>, DataEr
             )
         })?;
         let v = parse_finite(path, line, "rate", fields[value_field])?;
-        if let Some((_, first)) = out.insert(t, (v, line)) {
-            return Err(DataError::bad_line(
-                path,
-                line,
-                format!("time {t} already given on line {first}"),
-            ));
-        }
+        check_order(path, line, t, &mut last, |t| format!("time {t}"))?;
+        out.push((t, v));
         Ok(())
     })?;
-    Ok(out.into_iter().map(|(t, (v, _))| (t, v)).collect())
+    Ok(out)
 }
 
 fn parse_finite(path: &Path, line: usize, what: &str, s: &str) -> Result<f64, DataError> {
@@ -237,6 +323,9 @@ fn for_each_record(
     let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut fields: Vec<&str> = Vec::with_capacity(4);
+    // Fields per line: the header's, else the first data line's; (count, line).
+    let mut width: Option<(usize, usize)> = None;
+    let mut records = 0usize;
     for (idx, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() {
@@ -244,10 +333,35 @@ fn for_each_record(
         }
         fields.clear();
         fields.extend(line.split(',').map(str::trim));
+        match width {
+            Some((w, from)) if w != fields.len() => {
+                return Err(DataError::bad_line(
+                    path,
+                    idx + 1,
+                    format!(
+                        "{} fields, but line {from} has {w}; every line needs the same fields",
+                        fields.len()
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => width = Some((fields.len(), idx + 1)),
+        }
         if idx == 0 && fields[0].starts_with(|c: char| c.is_ascii_alphabetic()) {
             continue;
         }
+        records += 1;
         f(idx + 1, &fields)?;
+    }
+    if records == 0 {
+        return Err(DataError::NoRows {
+            path: path.to_path_buf(),
+            what: if text.trim().is_empty() {
+                "the file is empty"
+            } else {
+                "the file holds no data line (header or blank lines only)"
+            },
+        });
     }
     Ok(())
 }

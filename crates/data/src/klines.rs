@@ -14,12 +14,19 @@
 //!   it starts at the file's first open time (Binance anchors those on its own calendar).
 //! - Open times ≥ 10^14 are taken as microseconds (Binance's spot dumps since 2025 use µs)
 //!   and converted to ms.
-//! - A close that is non-finite or ≤ 0 is a missing price (NaN), not an error.
+//! - A close that is non-finite or ≤ 0 is a missing price (NaN), not an error; each one is
+//!   counted as an input warning naming file, line and field (docs/INPUTS.md).
+//! - Every data line has the same number of fields: the header's, or without a header the
+//!   first data line's (a shifted or truncated line is an error, not a guess). With a header,
+//!   its fifth field must be `close`.
+//! - A file without a data line (empty, blank or header only) is an error.
+//! - When no two consecutive rows are one interval apart (the content looks coarser than the
+//!   file name says), the file is read as it is and a warning says so.
 //! - The panel's rows are the union of all symbols' open times, no invented grid: a symbol
 //!   without a candle at a row has NaN there (no forward fill).
 
 use crate::error::DataError;
-use dolphin_core::{UtcDate, date_of_ms};
+use dolphin_core::{InputWarning, InputWarnings, RowUnit, UtcDate, date_of_ms};
 use flate2::read::MultiGzDecoder;
 use rayon::prelude::*;
 use std::io::Read;
@@ -40,6 +47,18 @@ pub struct KlinePanel {
     /// Row-major closes, `closes[row * symbols.len() + col]`; NaN where a symbol has no
     /// candle at that row or its close is not a valid price.
     pub closes: Vec<f64>,
+    /// Defects accepted while reading (closes read as missing, ...), in file-name order.
+    pub warnings: InputWarnings,
+}
+
+/// One kline file as read: its symbol and interval (from the name), `(open_time ms, close)`
+/// per candle in file order, and the defects accepted on the way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KlineFile {
+    pub symbol: String,
+    pub interval: String,
+    pub rows: Vec<(i64, f64)>,
+    pub warnings: InputWarnings,
 }
 
 impl KlinePanel {
@@ -125,13 +144,33 @@ pub fn parse_kline_file_name(path: &Path) -> Result<(String, String, bool), Data
 
 /// Reads one kline file: its symbol and interval (from the name) and `(open_time ms, close)`
 /// per candle, in file order (SPEC §6; see the module doc for the rules).
+/// The accepted defects are dropped here; [`read_kline_file_checked`] returns them.
 #[allow(clippy::type_complexity)] // the tuple is the agreed interface (task brief)
 pub fn read_kline_file(path: &Path) -> Result<(String, String, Vec<(i64, f64)>), DataError> {
-    let (symbol, interval, gz) = parse_kline_file_name(path)?;
-    let step = interval_ms(&interval).expect("checked by parse_kline_file_name");
+    let f = read_kline_file_checked(path)?;
+    Ok((f.symbol, f.interval, f.rows))
+}
+
+/// [`read_kline_file`] with the accepted defects (module doc) as warnings.
+pub fn read_kline_file_checked(path: &Path) -> Result<KlineFile, DataError> {
+    let (_, _, gz) = parse_kline_file_name(path)?;
     let bytes = read_bytes(path, gz)?;
-    let rows = parse_kline_bytes(path, &bytes, &interval, step)?;
-    Ok((symbol, interval, rows))
+    parse_kline_csv(path, &bytes)
+}
+
+/// Parses the (already decompressed) text of the kline file `path`; the name gives symbol
+/// and interval and names the file in errors (the fuzz target's entry point, fuzz/).
+pub fn parse_kline_csv(path: &Path, bytes: &[u8]) -> Result<KlineFile, DataError> {
+    let (symbol, interval, _) = parse_kline_file_name(path)?;
+    let step = interval_ms(&interval).expect("checked by parse_kline_file_name");
+    let mut warnings = InputWarnings::new();
+    let rows = parse_kline_bytes(path, bytes, &interval, step, &mut warnings)?;
+    Ok(KlineFile {
+        symbol,
+        interval,
+        rows,
+        warnings,
+    })
 }
 
 /// Loads every `SYMBOL-<interval>.csv[.gz]` file in `dir` into one panel, keeping candles
@@ -187,13 +226,16 @@ pub fn load_kline_dir(
     let step = interval_ms(&interval).expect("checked by parse_kline_file_name");
 
     // Parse in parallel; report the first failing file in name order.
-    let parsed: Vec<Result<Vec<(i64, f64)>, DataError>> = files
+    let parsed: Vec<Result<KlineFile, DataError>> = files
         .par_iter()
-        .map(|(_, _, path)| read_kline_file(path).map(|(_, _, rows)| rows))
+        .map(|(_, _, path)| read_kline_file_checked(path))
         .collect();
     let mut series = Vec::with_capacity(parsed.len());
+    let mut warnings = InputWarnings::new();
     for p in parsed {
-        let rows = p?;
+        let file = p?;
+        warnings.append(file.warnings);
+        let rows = file.rows;
         let lo = from_ms.map_or(0, |f| rows.partition_point(|&(t, _)| t < f));
         let hi = to_ms.map_or(rows.len(), |t| rows.partition_point(|&(o, _)| o <= t));
         series.push(rows[lo..hi.max(lo)].to_vec());
@@ -221,6 +263,7 @@ pub fn load_kline_dir(
         symbols: files.into_iter().map(|(s, _, _)| s).collect(),
         open_time,
         closes,
+        warnings,
     })
 }
 
@@ -257,12 +300,16 @@ fn parse_kline_bytes(
     bytes: &[u8],
     interval: &str,
     step: i64,
+    warnings: &mut InputWarnings,
 ) -> Result<Vec<(i64, f64)>, DataError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes); // UTF-8 BOM
     let mut rows: Vec<(i64, f64)> = Vec::with_capacity(bytes.len() / 48 + 1);
     let mut prev_line = 0usize;
     // Grid origin: the epoch when the interval divides a day, else the first open time.
     let mut anchor: Option<i64> = (MS_PER_DAY % step == 0).then_some(0);
+    // Fields per line: the header's, else the first data line's; (count, line it came from).
+    let mut width: Option<(usize, usize)> = None;
+    let mut min_step = i64::MAX;
     let mut line_start = 0usize;
     let mut idx = 0usize;
     while line_start < bytes.len() {
@@ -276,20 +323,47 @@ fn parse_kline_bytes(
         if line.is_empty() {
             continue;
         }
+        let count = memchr::memchr_iter(b',', line).count() + 1;
         let mut fields = line.split(|&b| b == b',');
         let f_time = fields.next().unwrap_or_default().trim_ascii();
-        if idx == 1 && f_time.first().is_some_and(|b| b.is_ascii_alphabetic()) {
-            continue; // header
-        }
         let f_close = fields.nth(3).map(<[u8]>::trim_ascii);
+        if idx == 1 && f_time.first().is_some_and(|b| b.is_ascii_alphabetic()) {
+            // Header: it fixes the width and must name the fifth field `close`.
+            if f_close.is_some_and(|c| !c.eq_ignore_ascii_case(b"close")) {
+                return Err(DataError::bad_line(
+                    path,
+                    line_no,
+                    format!(
+                        "header field 5 is `{}`, expected `close` (open_time, open, high, low, close, ...)",
+                        String::from_utf8_lossy(f_close.unwrap_or_default())
+                    ),
+                ));
+            }
+            width = Some((count, line_no));
+            if count >= 5 {
+                continue;
+            }
+        }
         let Some(f_close) = f_close else {
-            let count = line.split(|&b| b == b',').count();
             return Err(DataError::bad_line(
                 path,
                 line_no,
                 format!("too few fields: {count}, need at least 5 (open_time .. close)"),
             ));
         };
+        match width {
+            Some((w, from)) if w != count => {
+                return Err(DataError::bad_line(
+                    path,
+                    line_no,
+                    format!(
+                        "{count} fields, but line {from} has {w}; every line needs the same fields"
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => width = Some((count, line_no)),
+        }
         let mut t = parse_i64(f_time).ok_or_else(|| {
             DataError::bad_line(
                 path,
@@ -327,6 +401,16 @@ fn parse_kline_bytes(
         let close = if close.is_finite() && close > 0.0 {
             close
         } else {
+            warnings.push(InputWarning::new(
+                path.display(),
+                RowUnit::Line,
+                Some(line_no as u64),
+                "close",
+                format!(
+                    "`{}` is not a price > 0: read as a missing price (SPEC §6)",
+                    String::from_utf8_lossy(f_close)
+                ),
+            ));
             f64::NAN
         };
         let origin = *anchor.get_or_insert(t);
@@ -357,8 +441,33 @@ fn parse_kline_bytes(
                 });
             }
         }
+        if let Some(&(prev, _)) = rows.last() {
+            min_step = min_step.min(t - prev);
+        }
         rows.push((t, close));
         prev_line = line_no;
+    }
+    if rows.is_empty() {
+        return Err(DataError::NoRows {
+            path: path.to_path_buf(),
+            what: if bytes.trim_ascii().is_empty() {
+                "the file is empty"
+            } else {
+                "the file holds no data line (header or blank lines only)"
+            },
+        });
+    }
+    if rows.len() >= 3 && min_step > step {
+        warnings.push(InputWarning::new(
+            path.display(),
+            RowUnit::Line,
+            None,
+            "open_time",
+            format!(
+                "no two consecutive rows are {interval} apart (smallest step {} s): the content may have a coarser interval than the file name; read as {interval} rows with gaps",
+                min_step / 1000
+            ),
+        ));
     }
     Ok(rows)
 }

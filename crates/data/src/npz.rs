@@ -2,21 +2,27 @@
 //! (ACBv6 external factors) and `scan_NNNNNN__scan_global.npz` (`lambda_vel_w750`, the
 //! dynamic-beta input), read with a real `.npz` decoder.
 //!
-//! An `.npz` file is a zip archive (stored or deflated members) of `.npy` arrays. A `.npy`
-//! array is the magic `\x93NUMPY`, a version byte pair (1.0, 2.0 or 3.0), a little-endian
-//! header length (u16 for 1.0, u32 otherwise), a Python dict literal with `descr`,
-//! `fortran_order` and `shape`, then the raw data. Supported dtypes: `<f8`, `<f4`, `<i8`,
-//! `<i4`, `|b1` (also `|u1`, `|i1`); values are returned as f64 in C (row-major) order.
+//! An `.npz` file is a zip archive (stored or deflated members, read with the `zip` crate) of
+//! `.npy` arrays, decoded by the maintained `ndarray-npy` crate (numpy's format versions 1.0,
+//! 2.0 and 3.0; every integer and float dtype in either byte order and `|b1`; Fortran order).
+//! Values are returned as f64 in C (row-major) order.
 //!
 //! Per date, ACBv6 takes the median over the first 10 scans (by scan number) of each value
 //! (B §3.2, §10.2; SPEC §3). NaN and absent values are ignored; a date where every scan lacks
 //! a value has `None` for it. A value must be a 0-d scalar or an array of one element.
 
 use crate::error::DataError;
-use dolphin_core::{ExternalFactors, UtcDate};
+use dolphin_core::{ExternalFactors, InputWarning, InputWarnings, NanRule, RowUnit, UtcDate};
+use ndarray::ArrayD;
+use ndarray_npy::npy::header::Header;
+use ndarray_npy::{ReadNpyExt, ReadableElement};
+use py_literal::Value as PyValue;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+
+/// The ACBv6 factors in an Indicators npz, in [`ExternalFactors`] order.
+pub const NG3_INDICATOR_KEYS: [&str; 4] = ["funding_btc", "dvol_btc", "fng", "taker"];
 
 /// Scans per date that ACBv6 aggregates (seeds B §3.2: "max 10 scans per date").
 pub const NG3_SCANS_PER_DATE: usize = 10;
@@ -38,12 +44,29 @@ impl NpyArray {
 /// Reads every `.npy` member of an `.npz` archive (B §3.2), keyed by member name without
 /// the `.npy` suffix.
 pub fn read_npz(path: &Path) -> Result<BTreeMap<String, NpyArray>, DataError> {
+    let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+    read_npz_from(path, std::io::BufReader::new(file))
+}
+
+/// [`read_npz`] on bytes in memory; `path` only names the file in errors (the fuzz target's
+/// entry point, fuzz/).
+pub fn read_npz_bytes(path: &Path, bytes: &[u8]) -> Result<BTreeMap<String, NpyArray>, DataError> {
+    read_npz_from(path, std::io::Cursor::new(bytes))
+}
+
+/// A member larger than this is refused before it is decompressed (NG3's members are a few
+/// hundred bytes; a zip header can announce any size).
+pub const MAX_NPY_MEMBER_BYTES: u64 = 256 << 20;
+
+fn read_npz_from<R: Read + std::io::Seek>(
+    path: &Path,
+    reader: R,
+) -> Result<BTreeMap<String, NpyArray>, DataError> {
     let zip_err = |e: zip::result::ZipError| DataError::Zip {
         path: path.to_path_buf(),
         message: e.to_string(),
     };
-    let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
-    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(zip_err)?;
+    let mut archive = zip::ZipArchive::new(reader).map_err(zip_err)?;
     let mut out = BTreeMap::new();
     let mut buf = Vec::new();
     for i in 0..archive.len() {
@@ -54,10 +77,23 @@ pub fn read_npz(path: &Path) -> Result<BTreeMap<String, NpyArray>, DataError> {
         let name = member.name().to_string();
         let key = name.strip_suffix(".npy").unwrap_or(&name).to_string();
         buf.clear();
-        member.read_to_end(&mut buf).map_err(|e| DataError::Zip {
-            path: path.to_path_buf(),
-            message: format!("member `{name}`: {e}"),
-        })?;
+        if member.size() > MAX_NPY_MEMBER_BYTES {
+            return Err(DataError::Zip {
+                path: path.to_path_buf(),
+                message: format!(
+                    "member `{name}` announces {} bytes, more than the {MAX_NPY_MEMBER_BYTES} accepted",
+                    member.size()
+                ),
+            });
+        }
+        // `take` bounds what is read even when the announced size is wrong.
+        (&mut member)
+            .take(MAX_NPY_MEMBER_BYTES + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| DataError::Zip {
+                path: path.to_path_buf(),
+                message: format!("member `{name}`: {e}"),
+            })?;
         let array = parse_npy(&buf).map_err(|message| DataError::Npy {
             path: path.to_path_buf(),
             entry: key.clone(),
@@ -69,239 +105,100 @@ pub fn read_npz(path: &Path) -> Result<BTreeMap<String, NpyArray>, DataError> {
 }
 
 /// Decodes one `.npy` blob; the error is a plain message (the caller adds file and member).
+///
+/// The header and the values are read by `ndarray-npy` (every numeric dtype in either byte
+/// order, `|b1`, Fortran order; values come back in C order). Before it allocates anything,
+/// the header length and the data size the header announces are checked against the bytes
+/// there are, so a corrupt or hostile header is an error, never a huge allocation. Bytes after
+/// the data are ignored, as `np.load` does.
 pub fn parse_npy(bytes: &[u8]) -> Result<NpyArray, String> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err("missing the \\x93NUMPY magic".into());
     }
     let (major, minor) = (bytes[6], bytes[7]);
-    let (header_len, header_start) = match major {
+    let (header_len, header_start): (usize, usize) = match major {
         1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
-        2 | 3 => {
-            if bytes.len() < 12 {
-                return Err("truncated header length".into());
-            }
+        2 | 3 if bytes.len() >= 12 => {
             let n = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-            (n as usize, 12)
+            (
+                usize::try_from(n).map_err(|_| "header length overflows")?,
+                12,
+            )
         }
+        2 | 3 => return Err("truncated header length".into()),
         _ => return Err(format!("unsupported npy version {major}.{minor}")),
     };
-    let data_start = header_start + header_len;
-    if bytes.len() < data_start {
-        return Err("truncated header".into());
-    }
-    let header = &bytes[header_start..data_start];
-    let header: String = if major == 3 {
-        std::str::from_utf8(header)
-            .map_err(|_| "header is not UTF-8".to_string())?
-            .to_string()
-    } else {
-        header.iter().map(|&b| char::from(b)).collect() // latin-1
+    let data_start = header_start
+        .checked_add(header_len)
+        .filter(|&end| end <= bytes.len())
+        .ok_or("truncated header")?;
+    let header = Header::from_reader(&mut &bytes[..data_start]).map_err(|e| e.to_string())?;
+    let PyValue::String(descr) = &header.type_descriptor else {
+        return Err(format!(
+            "unsupported dtype `{}` (structured dtypes are not supported)",
+            header.type_descriptor
+        ));
     };
-    let dict = parse_header(&header)?;
-    let count = dict
+    let item = match descr.as_bytes() {
+        [b'<' | b'>' | b'|' | b'=', _, d] if d.is_ascii_digit() => usize::from(d - b'0'),
+        _ => return Err(format!("unsupported dtype `{descr}`")),
+    };
+    let count = header
         .shape
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
         .ok_or("shape overflows")?;
-    let (item, convert): (usize, fn(&[u8]) -> f64) = match dict.descr.as_str() {
-        "<f8" => (8, |b| f64::from_le_bytes(b.try_into().expect("8 bytes"))),
-        "<f4" => (4, |b| {
-            f64::from(f32::from_le_bytes(b.try_into().expect("4 bytes")))
-        }),
-        "<i8" => (8, |b| {
-            i64::from_le_bytes(b.try_into().expect("8 bytes")) as f64
-        }),
-        "<i4" => (4, |b| {
-            f64::from(i32::from_le_bytes(b.try_into().expect("4 bytes")))
-        }),
-        "|b1" | "|u1" => (1, |b| f64::from(b[0])),
-        "|i1" => (1, |b| f64::from(b[0] as i8)),
-        other => return Err(format!("unsupported dtype `{other}`")),
-    };
     let need = count.checked_mul(item).ok_or("data size overflows")?;
     let body = &bytes[data_start..];
     if body.len() < need {
         return Err(format!(
-            "data holds {} bytes, shape {:?} of {} needs {need}",
+            "data holds {} bytes, shape {:?} of {descr} needs {need}",
             body.len(),
-            dict.shape,
-            dict.descr
+            header.shape
         ));
     }
-    let mut data: Vec<f64> = body[..need].chunks_exact(item).map(convert).collect();
-    if dict.fortran_order && dict.shape.len() > 1 {
-        data = fortran_to_c(&data, &dict.shape);
-    }
+    let exact = &bytes[..data_start + need];
+    let data: Vec<f64> = match &descr[1..] {
+        "f8" => values::<f64>(exact, |v| v)?,
+        "f4" => values::<f32>(exact, f64::from)?,
+        "i8" => values::<i64>(exact, |v| v as f64)?,
+        "i4" => values::<i32>(exact, f64::from)?,
+        "i2" => values::<i16>(exact, f64::from)?,
+        "i1" => values::<i8>(exact, f64::from)?,
+        "u8" => values::<u64>(exact, |v| v as f64)?,
+        "u4" => values::<u32>(exact, f64::from)?,
+        "u2" => values::<u16>(exact, f64::from)?,
+        "u1" => values::<u8>(exact, f64::from)?,
+        "b1" => values::<bool>(exact, |v| f64::from(u8::from(v)))?,
+        _ => return Err(format!("unsupported dtype `{descr}`")),
+    };
     Ok(NpyArray {
-        shape: dict.shape,
+        shape: header.shape,
         data,
     })
 }
 
-/// The three keys of an npy header.
-struct NpyHeader {
-    descr: String,
-    fortran_order: bool,
-    shape: Vec<usize>,
-}
-
-/// Parses the Python dict literal of an npy header, e.g.
-/// `{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }`.
-fn parse_header(text: &str) -> Result<NpyHeader, String> {
-    let mut p = Cursor {
-        s: text.trim_end_matches(['\n', ' ', '\0']).as_bytes(),
-        i: 0,
-    };
-    p.ws();
-    p.expect(b'{')?;
-    let (mut descr, mut fortran, mut shape) = (None, None, None);
-    loop {
-        p.ws();
-        match p.peek() {
-            Some(b'}') => break,
-            Some(b',') => {
-                p.i += 1;
-                continue;
-            }
-            None => return Err("unterminated header dict".into()),
-            _ => {}
-        }
-        let key = p.string()?;
-        p.ws();
-        p.expect(b':')?;
-        p.ws();
-        match key.as_str() {
-            "descr" => {
-                if p.peek() == Some(b'[') {
-                    return Err("structured dtypes are not supported".into());
-                }
-                descr = Some(p.string()?);
-            }
-            "fortran_order" => fortran = Some(p.boolean()?),
-            "shape" => shape = Some(p.tuple()?),
-            other => return Err(format!("unexpected header key `{other}`")),
-        }
-    }
-    Ok(NpyHeader {
-        descr: descr.ok_or("header lacks `descr`")?,
-        fortran_order: fortran.ok_or("header lacks `fortran_order`")?,
-        shape: shape.ok_or("header lacks `shape`")?,
-    })
-}
-
-struct Cursor<'a> {
-    s: &'a [u8],
-    i: usize,
-}
-
-impl Cursor<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.s.get(self.i).copied()
-    }
-    fn ws(&mut self) {
-        while self.peek().is_some_and(|b| b.is_ascii_whitespace()) {
-            self.i += 1;
-        }
-    }
-    fn expect(&mut self, c: u8) -> Result<(), String> {
-        if self.peek() == Some(c) {
-            self.i += 1;
-            Ok(())
-        } else {
-            Err(format!(
-                "header: expected `{}` at byte {}",
-                char::from(c),
-                self.i
-            ))
-        }
-    }
-    fn string(&mut self) -> Result<String, String> {
-        let q = self.peek().filter(|&b| b == b'\'' || b == b'"');
-        let q = q.ok_or_else(|| format!("header: expected a quoted string at byte {}", self.i))?;
-        self.i += 1;
-        let start = self.i;
-        while self.peek().is_some_and(|b| b != q) {
-            self.i += 1;
-        }
-        let s = String::from_utf8_lossy(&self.s[start..self.i]).into_owned();
-        self.expect(q)?;
-        Ok(s)
-    }
-    fn boolean(&mut self) -> Result<bool, String> {
-        for (word, v) in [(&b"True"[..], true), (&b"False"[..], false)] {
-            if self.s[self.i..].starts_with(word) {
-                self.i += word.len();
-                return Ok(v);
-            }
-        }
-        Err(format!("header: expected True or False at byte {}", self.i))
-    }
-    fn tuple(&mut self) -> Result<Vec<usize>, String> {
-        self.expect(b'(')?;
-        let mut dims = Vec::new();
-        loop {
-            self.ws();
-            match self.peek() {
-                Some(b')') => {
-                    self.i += 1;
-                    return Ok(dims);
-                }
-                Some(b',') => self.i += 1,
-                Some(b) if b.is_ascii_digit() => {
-                    let start = self.i;
-                    while self.peek().is_some_and(|b| b.is_ascii_digit()) {
-                        self.i += 1;
-                    }
-                    let text = std::str::from_utf8(&self.s[start..self.i]).expect("digits");
-                    // Python 2 headers may write `3L`.
-                    if self.peek() == Some(b'L') {
-                        self.i += 1;
-                    }
-                    dims.push(
-                        text.parse()
-                            .map_err(|_| format!("header: bad dimension `{text}`"))?,
-                    );
-                }
-                _ => return Err(format!("header: bad shape tuple at byte {}", self.i)),
-            }
-        }
-    }
-}
-
-/// Reorders column-major (Fortran) data of `shape` into row-major (C) order.
-fn fortran_to_c(data: &[f64], shape: &[usize]) -> Vec<f64> {
-    let nd = shape.len();
-    let mut f_strides = vec![1usize; nd];
-    for k in 1..nd {
-        f_strides[k] = f_strides[k - 1] * shape[k - 1];
-    }
-    let mut idx = vec![0usize; nd];
-    let mut out = Vec::with_capacity(data.len());
-    for _ in 0..data.len() {
-        out.push(
-            data[idx
-                .iter()
-                .zip(&f_strides)
-                .map(|(i, s)| i * s)
-                .sum::<usize>()],
-        );
-        for k in (0..nd).rev() {
-            idx[k] += 1;
-            if idx[k] < shape[k] {
-                break;
-            }
-            idx[k] = 0;
-        }
-    }
-    out
+/// The values of an npy blob whose data size was checked, in C (row-major) order.
+fn values<T: ReadableElement + Copy>(
+    exact: &[u8],
+    to_f64: impl Fn(T) -> f64,
+) -> Result<Vec<f64>, String> {
+    let a = ArrayD::<T>::read_npy(exact).map_err(|e| e.to_string())?;
+    Ok(a.iter().map(|&v| to_f64(v)).collect())
 }
 
 /// SPEC §3: per date dir `eigenvalues/YYYY-MM-DD/`, median over the first 10 scans (by scan
 /// number) of each indicator among `funding_btc`, `dvol_btc`, `fng`, `taker` (names as keys in
 /// the Indicators npz; NaN/missing ignored; all missing → None). `eigen_root` is the
 /// `eigenvalues/` directory. Dates without any Indicators file are not in the map.
+///
+/// `eigen_root` may also be one date folder `YYYY-MM-DD/` holding the scan files itself. A
+/// value of ±inf is left out with a warning (NaN is NG3's "no value" and is left out without
+/// one); an Indicators file with none of the four keys is a warning. A root without any
+/// Indicators file is an error.
 pub fn load_ng3_indicators(
     eigen_root: &Path,
+    warnings: &mut InputWarnings,
 ) -> Result<BTreeMap<UtcDate, ExternalFactors>, DataError> {
     let mut out = BTreeMap::new();
     for (date, dir) in date_dirs(eigen_root)? {
@@ -312,11 +209,20 @@ pub fn load_ng3_indicators(
         let mut values: [Vec<f64>; 4] = Default::default();
         for path in &scans {
             let arrays = read_npz(path)?;
-            for (slot, key) in values
-                .iter_mut()
-                .zip(["funding_btc", "dvol_btc", "fng", "taker"])
-            {
-                if let Some(v) = scalar_of(path, &arrays, key)? {
+            if NG3_INDICATOR_KEYS.iter().all(|k| !arrays.contains_key(*k)) {
+                warnings.push(InputWarning::new(
+                    path.display(),
+                    RowUnit::Line,
+                    None,
+                    "arrays",
+                    format!(
+                        "none of {}: the scan adds no factor",
+                        NG3_INDICATOR_KEYS.join(", ")
+                    ),
+                ));
+            }
+            for (slot, key) in values.iter_mut().zip(NG3_INDICATOR_KEYS) {
+                if let Some(v) = scalar_of(path, &arrays, key, warnings)? {
                     slot.push(v);
                 }
             }
@@ -333,19 +239,43 @@ pub fn load_ng3_indicators(
             },
         );
     }
+    if out.is_empty() {
+        return Err(DataError::MissingFile {
+            path: eigen_root.to_path_buf(),
+            what: "no NG3 `scan_NNNNNN__Indicators.npz` file (in YYYY-MM-DD folders)".into(),
+        });
+    }
     Ok(out)
+}
+
+/// Whether `dir` is laid out as NG3's eigenvalue output (B §3.2): date folders
+/// `YYYY-MM-DD/` with `scan_*__Indicators.npz` files, or one such date folder itself. The CLI
+/// reads such a folder with [`load_ng3_indicators`], any other with the CSV tables.
+pub fn is_ng3_folder(dir: &Path) -> bool {
+    let has_scans = |d: &Path| first_scans(d, "Indicators").is_ok_and(|s| !s.is_empty());
+    if dir_date(dir).is_some() && has_scans(dir) {
+        return true;
+    }
+    date_dirs(dir).is_ok_and(|dirs| dirs.iter().any(|(_, d)| has_scans(d)))
+}
+
+fn dir_date(dir: &Path) -> Option<UtcDate> {
+    dir.file_name()?.to_str()?.parse().ok()
 }
 
 /// Seeds B §3.2, §10.3 and SPEC §3 (ACB scale 3): median over the first 10 scans (by scan
 /// number) of `lambda_vel_w750` in the `scan_global` npz files, per date. Dates without any
 /// finite value are not in the map.
-pub fn load_ng3_w750(eigen_root: &Path) -> Result<BTreeMap<UtcDate, f64>, DataError> {
+pub fn load_ng3_w750(
+    eigen_root: &Path,
+    warnings: &mut InputWarnings,
+) -> Result<BTreeMap<UtcDate, f64>, DataError> {
     let mut out = BTreeMap::new();
     for (date, dir) in date_dirs(eigen_root)? {
         let mut vals = Vec::new();
         for path in first_scans(&dir, "scan_global")? {
             let arrays = read_npz(&path)?;
-            if let Some(v) = scalar_of(&path, &arrays, "lambda_vel_w750")? {
+            if let Some(v) = scalar_of(&path, &arrays, "lambda_vel_w750", warnings)? {
                 vals.push(v);
             }
         }
@@ -362,12 +292,26 @@ fn scalar_of(
     path: &Path,
     arrays: &BTreeMap<String, NpyArray>,
     key: &str,
+    warnings: &mut InputWarnings,
 ) -> Result<Option<f64>, DataError> {
     let Some(a) = arrays.get(key) else {
         return Ok(None);
     };
     match a.data.len() {
         0 => Ok(None),
+        1 if a.data[0].is_infinite() => {
+            warnings.push(InputWarning::new(
+                path.display(),
+                RowUnit::Line,
+                None,
+                key,
+                format!(
+                    "{} is not a finite value: left out of the median",
+                    a.data[0]
+                ),
+            ));
+            Ok(None)
+        }
         1 => Ok(Some(a.data[0]).filter(|v| v.is_finite())),
         n => Err(DataError::Npy {
             path: path.to_path_buf(),
@@ -377,23 +321,24 @@ fn scalar_of(
     }
 }
 
-/// Median of the finite values (mean of the two middle ones for an even count, as numpy).
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    v.retain(|x| x.is_finite());
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
+/// B §3.2 "median-aggregated": NaN/inf mark a scan without the value, so they are left out.
+fn median(v: Vec<f64>) -> Option<f64> {
+    dolphin_core::median(&v, NanRule::SkipNonFinite)
 }
 
-/// Sub-directories `YYYY-MM-DD` of the eigenvalue root, sorted by date.
+/// Sub-directories `YYYY-MM-DD` of the eigenvalue root, sorted by date; the root itself when
+/// it is a date folder without date sub-directories.
 fn date_dirs(root: &Path) -> Result<Vec<(UtcDate, PathBuf)>, DataError> {
+    let mut out = date_subdirs(root)?;
+    if out.is_empty()
+        && let Some(date) = dir_date(root)
+    {
+        out.push((date, root.to_path_buf()));
+    }
+    Ok(out)
+}
+
+fn date_subdirs(root: &Path) -> Result<Vec<(UtcDate, PathBuf)>, DataError> {
     if !root.is_dir() {
         return Err(DataError::MissingDir {
             path: root.to_path_buf(),
@@ -464,10 +409,18 @@ mod tests {
         assert_eq!(a.data, vec![-3.0, 7.0]);
         let a = parse_npy(&npy("|b1", false, "(3,)", &[1, 0, 1])).unwrap();
         assert_eq!(a.data, vec![1.0, 0.0, 1.0]);
+        // Big-endian is read by value; a complex or string dtype is named in the error.
+        let a = parse_npy(&npy(">f8", false, "()", &2.5f64.to_be_bytes())).unwrap();
+        assert_eq!(a.scalar(), Some(2.5));
         assert!(
-            parse_npy(&npy(">f8", false, "()", &[0; 8]))
+            parse_npy(&npy("<c16", false, "()", &[0; 16]))
                 .unwrap_err()
-                .contains(">f8")
+                .contains("<c16")
+        );
+        assert!(
+            parse_npy(&npy("<U3", false, "()", &[0; 12]))
+                .unwrap_err()
+                .contains("<U3")
         );
         assert!(
             parse_npy(&npy("<f8", false, "(2,)", &[0; 8]))

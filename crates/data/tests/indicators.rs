@@ -149,11 +149,73 @@ fn lags_preference_and_taker() {
     assert_eq!(m.len(), 2); // 2025-05-05 and 2025-05-06 (within 24 h)
     // Nothing at all.
     assert!(load_external_factors(None, None).unwrap().is_empty());
+    // A directory given without any of the tables is an error naming it (a typo in a path
+    // must not silently switch a factor off); so is a funding dir without BTCUSDT's table.
     let empty = tempfile::tempdir().unwrap();
+    let e = load_external_factors(Some(empty.path()), None).unwrap_err();
+    assert!(matches!(e, DataError::MissingFile { .. }), "{e}");
+    assert!(e.to_string().contains("dvol_btc_daily.csv"), "{e}");
+    let e = load_external_factors(None, Some(empty.path())).unwrap_err();
+    assert!(e.to_string().contains("no BTCUSDT-funding.csv"), "{e}");
+}
+
+/// The error of a one-table indicators dir holding `text` as `name`.
+fn table_err(name: &str, text: &str) -> String {
+    let ind = tempfile::tempdir().unwrap();
+    write(ind.path(), name, text);
+    let e = load_external_factors(Some(ind.path()), None).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains(name), "{msg}");
+    msg
+}
+
+#[test]
+fn empty_header_only_and_ragged_tables_are_rejected() {
+    let msg = table_err("dvol_btc_daily.csv", "");
+    assert!(msg.ends_with("no data rows: the file is empty"), "{msg}");
+    let msg = table_err("dvol_btc_daily.csv", "date,value\n\n");
     assert!(
-        load_external_factors(Some(empty.path()), None)
-            .unwrap()
-            .is_empty()
+        msg.ends_with("no data rows: the file holds no data line (header or blank lines only)"),
+        "{msg}"
+    );
+    let msg = table_err(
+        "dvol_btc_daily.csv",
+        "date,value\n2025-05-04,50\n2025-05-05,51,7\n",
+    );
+    assert!(
+        msg.ends_with("line 3: 3 fields, but line 1 has 2; every line needs the same fields"),
+        "{msg}"
+    );
+    let msg = table_err("funding_rate_btcusdt_8h.csv", "time,rate\n1746316800000\n");
+    assert!(msg.contains("line 2: 1 fields, but line 1 has 2"), "{msg}");
+}
+
+#[test]
+fn unordered_and_out_of_range_values_are_rejected() {
+    let msg = table_err(
+        "fear_greed_daily.csv",
+        "date,value\n2025-05-05,20\n2025-05-04,30\n",
+    );
+    assert!(msg.ends_with("line 3: date 2025-05-04 is earlier than date 2025-05-05 on line 2; rows must be in time order"), "{msg}");
+    let msg = table_err("fear_greed_daily.csv", "date,value\n2025-05-05,120\n");
+    assert!(
+        msg.ends_with("line 2: value 120 must be within 0..=100"),
+        "{msg}"
+    );
+    let msg = table_err("dvol_btc_daily.csv", "date,value\n2025-05-05,-3\n");
+    assert!(msg.ends_with("line 2: value -3 must be > 0"), "{msg}");
+    let msg = table_err("dvol_btc_daily.csv", "date,value\n2025-05-05,inf\n");
+    assert!(
+        msg.ends_with("line 2: value `inf` is not a finite number"),
+        "{msg}"
+    );
+    let msg = table_err(
+        "funding_rate_btcusdt_8h.csv",
+        "time,rate\n1746345600000,0.1\n1746316800000,0.2\n",
+    );
+    assert!(
+        msg.contains("line 3: time 1746316800000 is earlier than time 1746345600000 on line 2"),
+        "{msg}"
     );
 }
 

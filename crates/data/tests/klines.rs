@@ -1,6 +1,9 @@
 //! Kline CSV import (SPEC §6) on hand-written files and on the shared Binance candles.
 
-use dolphin_data::{DataError, KlinePanel, load_kline_dir, read_kline_file, split_by_utc_date};
+use dolphin_data::{
+    DataError, KlinePanel, load_kline_dir, read_kline_file, read_kline_file_checked,
+    split_by_utc_date,
+};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use std::io::Write;
@@ -114,7 +117,7 @@ fn malformed_lines_are_named() {
     );
     let (_, e) = err_of(
         "AAAUSDT-1m.csv",
-        &format!("{}12:00,1,1,1,1\n", full_row(T0, "1")),
+        &format!("{}12:00,1,1,1,1,1,1,1,1,1,1,1\n", full_row(T0, "1")),
     );
     assert!(
         e.to_string()
@@ -365,4 +368,109 @@ fn shared_binance_klines() {
     // Bounds: one UTC day (2025-05-05).
     let p = load_kline_dir(&dir, Some(1_746_403_200_000), Some(1_746_489_599_999)).unwrap();
     assert_eq!(p.n_rows(), 1440);
+}
+
+#[test]
+fn invalid_closes_are_counted_as_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = [
+        full_row(T0, "0"),
+        full_row(T0 + MIN, "2.5"),
+        full_row(T0 + 2 * MIN, "-inf"),
+    ]
+    .concat();
+    let p = write(dir.path(), "AAAUSDT-1m.csv", &text);
+    let f = read_kline_file_checked(&p).unwrap();
+    assert_eq!(f.warnings.total(), 2);
+    let shown: Vec<String> = f.warnings.kept().iter().map(|w| w.to_string()).collect();
+    assert_eq!(
+        shown,
+        [
+            format!(
+                "{}:1: close: `0` is not a price > 0: read as a missing price (SPEC §6)",
+                p.display()
+            ),
+            format!(
+                "{}:3: close: `-inf` is not a price > 0: read as a missing price (SPEC §6)",
+                p.display()
+            ),
+        ]
+    );
+    // The panel carries them too.
+    let panel = load_kline_dir(dir.path(), None, None).unwrap();
+    assert_eq!(panel.warnings.total(), 2);
+}
+
+#[test]
+fn empty_and_header_only_files_are_rejected() {
+    let (p, e) = err_of("AAAUSDT-1m.csv", "");
+    assert_eq!(
+        e.to_string(),
+        format!("{}: no data rows: the file is empty", p.display())
+    );
+    let (_, e) = err_of("AAAUSDT-1m.csv", HEADER);
+    assert!(
+        e.to_string()
+            .ends_with("no data rows: the file holds no data line (header or blank lines only)"),
+        "{e}"
+    );
+    let (_, e) = err_of("AAAUSDT-1m.csv", "\n\n  \n");
+    assert!(matches!(e, DataError::NoRows { .. }), "{e}");
+}
+
+#[test]
+fn ragged_lines_and_a_wrong_header_are_rejected() {
+    // A line with one field more than the header (a shifted row).
+    let (p, e) = err_of(
+        "AAAUSDT-1m.csv",
+        &format!(
+            "{HEADER}{}{T0},1,2,0.5,1,10,0,100,5,4,40,0,9\n",
+            full_row(T0 - MIN, "1")
+        ),
+    );
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{}: line 3: 13 fields, but line 1 has 12; every line needs the same fields",
+            p.display()
+        )
+    );
+    // Without a header, the first data line sets the width.
+    let (_, e) = err_of(
+        "AAAUSDT-1m.csv",
+        &format!("{T0},1,1,1,1,5\n{},1,1,1,1\n", T0 + MIN),
+    );
+    assert!(
+        e.to_string()
+            .ends_with("line 2: 5 fields, but line 1 has 6; every line needs the same fields"),
+        "{e}"
+    );
+    // A header whose fifth field is not `close` (columns in another order).
+    let (_, e) = err_of(
+        "AAAUSDT-1m.csv",
+        &format!("open_time,open,high,close,low\n{T0},1,1,1,1\n"),
+    );
+    assert!(
+        e.to_string()
+            .ends_with("line 1: header field 5 is `low`, expected `close` (open_time, open, high, low, close, ...)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn coarser_content_than_the_name_is_a_warning() {
+    // A `1m` file whose rows are 5 minutes apart (a 5m file renamed).
+    let dir = tempfile::tempdir().unwrap();
+    let text: String = (0..4).map(|i| full_row(T0 + i * 5 * MIN, "1.5")).collect();
+    let p = write(dir.path(), "AAAUSDT-1m.csv", &text);
+    let f = read_kline_file_checked(&p).unwrap();
+    assert_eq!(f.rows.len(), 4);
+    assert_eq!(f.warnings.total(), 1);
+    let w = &f.warnings.kept()[0];
+    assert_eq!((w.row, w.field.as_str()), (None, "open_time"));
+    assert!(
+        w.what
+            .contains("no two consecutive rows are 1m apart (smallest step 300 s)"),
+        "{w}"
+    );
 }

@@ -1,5 +1,6 @@
 //! `dolphin backtest`.
 
+use crate::inputs;
 use crate::paths::sample_days;
 use crate::table::{num, pct, render};
 use anyhow::Context;
@@ -44,7 +45,9 @@ pub struct Args {
     #[arg(long)]
     no_plot: bool,
     /// Turn on ACBv6 with the daily indicator tables in DIR (dvol_btc_daily.csv,
-    /// fear_greed_daily.csv, funding_rate_btcusdt_8h.csv, optional taker_ratio_daily.csv).
+    /// fear_greed_daily.csv, funding_rate_btcusdt_8h.csv, optional taker_ratio_daily.csv), or
+    /// with NG3 output: DIR holds `YYYY-MM-DD/scan_*__Indicators.npz` (or is one such date
+    /// folder); then per date the median of the first 10 scans' factors (B §3.2).
     #[arg(long)]
     indicators: Option<PathBuf>,
     /// Per-symbol funding tables (SYMBOL-funding.csv) for ACBv6's funding_btc.
@@ -76,11 +79,29 @@ pub struct Args {
     /// Also write the HTML tear sheet (report.html) beside the other outputs.
     #[arg(long)]
     report: bool,
+    /// Take each date's ACB value and every sub-day update from a `dolphin serve` trace
+    /// (acb.jsonl), on the bars it records (instead of --indicators/--funding).
+    #[arg(long, conflicts_with_all = ["indicators", "funding"])]
+    acb_trace: Option<PathBuf>,
+    /// Take each date's MC-Forewarner report from a `dolphin serve` trace (mc.jsonl).
+    #[arg(long, conflicts_with = "mc")]
+    mc_trace: Option<PathBuf>,
+    /// Take the circuit breaker's entry gate from a `dolphin serve` trace (cb.jsonl).
+    #[arg(long)]
+    cb_trace: Option<PathBuf>,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
     if a.engine != EngineKind::Nautilus && (a.redis.is_some() || a.resume) {
         anyhow::bail!("--redis and --resume need --engine nautilus (the actor owns the store)");
+    }
+    let traces = dolphin_services::Traces::load(
+        a.acb_trace.as_deref(),
+        a.mc_trace.as_deref(),
+        a.cb_trace.as_deref(),
+    )?;
+    if !traces.is_empty() && a.engine == EngineKind::Nautilus {
+        anyhow::bail!("--acb-trace/--mc-trace/--cb-trace replay on the standalone engine only");
     }
     let cfg = match &a.config {
         Some(p) => SystemConfig::load(p)?,
@@ -88,6 +109,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     let data = a.data.clone().unwrap_or_else(sample_days);
     let files = day_files(&data, a.from, a.to)?;
+    // Every day file is read and checked before anything runs or is written (docs/INPUTS.md).
+    let checked = dolphin_data::check_day_files(&files)?;
+    let mut warnings = checked.warnings;
     let bar = ProgressBar::new(files.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{spinner} backtest [{bar:30}] {pos}/{len} days {msg}")
@@ -102,6 +126,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             a.indicators.as_deref(),
             a.funding.as_deref(),
             &files,
+            &mut warnings,
         )?)
     } else {
         None
@@ -110,7 +135,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let context: Option<Rc<dyn Fn(UtcDate) -> DayContext>> = match &a.posture_trace {
         Some(p) => {
             layers.survival_stack = true;
-            Some(Rc::new(posture_context(p)?))
+            Some(Rc::new(posture_context(p, &mut warnings)?))
         }
         None => None,
     };
@@ -139,8 +164,21 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             e.set_ob_engine(Box::new(ob));
         }
     };
+    layers.acb |= traces.acb.is_some();
+    layers.mc_forewarner |= traces.mc.is_some();
     let mut reconciliation = None;
     let result = match a.engine {
+        EngineKind::Standalone if !traces.is_empty() => Ok(dolphin_services::run_traced_backtest(
+            &cfg,
+            &files,
+            &|d| context.as_ref().map_or_else(DayContext::default, |c| c(d)),
+            &traces,
+            setup,
+            &mut |done, _| {
+                bar.set_position(done as u64);
+            },
+        )
+        .context("traced backtest failed")?),
         EngineKind::Standalone => run_backtest(
             &cfg,
             &files,
@@ -181,7 +219,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         bytes.push(b'\n');
         dolphin_runtime::report::write_atomic(&a.out.join("reconciliation.json"), &bytes)?;
     }
-    let run_info = serde_json::json!({
+    let mut run_info = serde_json::json!({
         "engine": format!("{:?}", a.engine).to_lowercase(),
         "config": cfg.name,
         "champion": cfg.champion,
@@ -190,9 +228,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         "files": files.iter().map(|(d, _)| d.to_string()).collect::<Vec<_>>(),
         "layers": layers,
     });
-    let mut bytes = serde_json::to_vec_pretty(&run_info)?;
-    bytes.push(b'\n');
-    dolphin_runtime::report::write_atomic(&a.out.join("run.json"), &bytes)?;
+    inputs::add_to_run_json(&mut run_info, &warnings, Some(&checked.missing));
+    inputs::write_run_json(&a.out.join("run.json"), &run_info)?;
     if let Some(ex) = &acb_explain {
         dolphin_runtime::report::write_atomic(
             &a.out.join("acb.jsonl"),
@@ -226,6 +263,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         ("Sharpe", num(s.sharpe, 2)),
         ("max drawdown", pct(Some(s.max_drawdown))),
         ("win rate", pct(s.win_rate)),
+        inputs::missing_row(&checked.missing),
+        inputs::table_row(&warnings),
         ("elapsed", format!("{:.3} s", elapsed.as_secs_f64())),
         ("outputs", a.out.display().to_string()),
     ];
@@ -240,6 +279,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             ),
         ));
     }
+    inputs::print_warnings(&warnings);
     print!("{}", render("DOLPHIN backtest", &rows));
     Ok(())
 }

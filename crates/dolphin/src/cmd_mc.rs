@@ -12,7 +12,6 @@ use dolphin_risk::{
 };
 use dolphin_runtime::{SystemConfig, day_files, mc_plot::plot_mc_histograms};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -120,11 +119,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let load_started = Instant::now();
     let mut frames: Vec<DayFrame> = Vec::with_capacity(files.len());
     let mut skipped = Vec::new();
+    let mut warnings = dolphin_core::InputWarnings::new();
+    let mut missing = dolphin_data::MissingValues::default();
     for (date, path) in &files {
         let f = read_day_file(path)?;
-        if f.is_empty() {
-            skipped.push(format!("{date} (no rows)"));
-        } else if base.use_vol_filter && !has_reference_prices(&f, &base.vol_reference_asset) {
+        // The day-file input rule (docs/INPUTS.md): a file without rows is an error.
+        let checked = dolphin_data::check_day_frame(path, &f)?;
+        warnings.append(checked.warnings);
+        missing.add(&checked.missing);
+        if base.use_vol_filter && !has_reference_prices(&f, &base.vol_reference_asset) {
             skipped.push(format!("{date} (no {} prices)", base.vol_reference_asset));
         } else {
             frames.push(f);
@@ -163,14 +166,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let model = EnvelopeModel::from_run(&run);
     model.save(&a.out.join("envelope.json"))?;
     let jl = a.out.join("paths.jsonl");
-    let mut w = std::io::BufWriter::new(
-        std::fs::File::create(&jl).with_context(|| format!("creating {}", jl.display()))?,
-    );
-    for p in &run.paths {
-        serde_json::to_writer(&mut w, p)?;
-        w.write_all(b"\n")?;
-    }
-    w.flush()?;
+    dolphin_runtime::report::write_atomic(&jl, &dolphin_runtime::report::jsonl(&run.paths))
+        .with_context(|| format!("writing {}", jl.display()))?;
     let s = &model.summary;
     if !a.no_plot {
         let roi: Vec<f64> = run.paths.iter().map(|p| p.final_roi).collect();
@@ -273,8 +270,20 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 started.elapsed().as_secs_f64()
             ),
         ),
+        crate::inputs::missing_row(&missing),
+        crate::inputs::table_row(&warnings),
         ("outputs", a.out.display().to_string()),
     ];
+    let mut run_info = serde_json::json!({
+        "command": "mc",
+        "config": cfg.name,
+        "data": data.display().to_string(),
+        "files": files.iter().map(|(d, _)| d.to_string()).collect::<Vec<_>>(),
+        "skipped": skipped,
+    });
+    crate::inputs::add_to_run_json(&mut run_info, &warnings, Some(&missing));
+    crate::inputs::write_run_json(&a.out.join("run.json"), &run_info)?;
+    crate::inputs::print_warnings(&warnings);
     print!("{}", render("DOLPHIN MC-Forewarner", &rows));
     Ok(())
 }

@@ -70,6 +70,17 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     rows.push(("elapsed", format!("{secs:.2} s")));
     rows.push(("output", a.out.display().to_string()));
+    rows.push(crate::inputs::table_row(&replay.warnings));
+    let mut run = serde_json::json!({
+        "command": "ob",
+        "captures": captures,
+        "health": health,
+        "feature_rows": table.rows.len(),
+        "output": a.out.display().to_string(),
+    });
+    crate::inputs::add_to_run_json(&mut run, &replay.warnings, None);
+    crate::inputs::write_run_json(&a.out.with_extension("run.json"), &run)?;
+    crate::inputs::print_warnings(&replay.warnings);
     print!("{}", render("DOLPHIN ob", &rows));
     if health.ticker_mismatches > 0 || health.gaps > 0 {
         eprintln!(

@@ -25,6 +25,13 @@ pub struct Args {
     /// Build and validate the node, print what was built, and exit without connecting.
     #[arg(long)]
     dry_run: bool,
+    /// Market data from a local Binance USD-M exchange (`dolphin exchange`), e.g.
+    /// http://127.0.0.1:8811, instead of Binance.
+    #[arg(long)]
+    exchange_url: Option<String>,
+    /// Stop after this many seconds of wall time (default: run until Ctrl-C).
+    #[arg(long)]
+    run_for: Option<f64>,
 }
 
 /// The 16 symbols of `data/sample/klines-1m` (data/README.md).
@@ -66,6 +73,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     if a.testnet {
         opts.environment = PaperEnvironment::Testnet;
+    }
+    opts.exchange_url = a.exchange_url.clone();
+    if let Some(s) = a.run_for {
+        anyhow::ensure!(
+            s > 0.0 && s.is_finite(),
+            "--run-for must be a positive number of seconds"
+        );
+        opts.run_for = Some(std::time::Duration::from_secs_f64(s));
     }
     let store_label = match &a.redis {
         Some(url) => {
@@ -115,7 +130,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if a.dry_run {
         return Ok(());
     }
-    run_paper_node(paper)
+    run_paper_node(paper, opts.run_for)
 }
 
 #[cfg(not(feature = "nautilus"))]

@@ -2,12 +2,18 @@
 
 mod cmd_api;
 mod cmd_backtest;
+mod cmd_check;
+mod cmd_exchange;
 mod cmd_mc;
 mod cmd_ob;
 mod cmd_paper;
 mod cmd_report;
 mod cmd_scan;
 mod cmd_top;
+mod cmd_serve;
+mod cmd_sweep;
+mod cmd_worker;
+mod inputs;
 mod paths;
 mod table;
 
@@ -43,6 +49,18 @@ enum Command {
     Api(cmd_api::Args),
     /// Terminal UI over the API: capital, posture, ACB, MC, position, trades, heartbeats.
     Top(cmd_top::Args),
+    /// The supervised system: ACB processor, watchdog, MC flow and the trader on one
+    /// event-time clock (`--replay DIR` or `--live`; `--dry-run` prints the plan).
+    Serve(cmd_serve::Args),
+    /// A local Binance USD-M exchange on 127.0.0.1 replaying captures and klines (REST +
+    /// websocket streams) with fault injection, for tests and demos.
+    Exchange(cmd_exchange::Args),
+    /// Parameter sweep (grid / seeded random) with walk-forward folds, deflated Sharpe and PBO.
+    Sweep(cmd_sweep::Args),
+    /// Sweep worker: takes jobs from Redis Streams and stores results by config hash.
+    Worker(cmd_worker::Args),
+    /// Checks: `check lookahead` truncates the data at random bars and compares every value.
+    Check(cmd_check::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -56,5 +74,10 @@ fn main() -> anyhow::Result<()> {
         Command::Report(a) => cmd_report::run(a),
         Command::Api(a) => cmd_api::run(a),
         Command::Top(a) => cmd_top::run(a),
+        Command::Serve(a) => cmd_serve::run(a),
+        Command::Exchange(a) => cmd_exchange::run(a),
+        Command::Sweep(a) => cmd_sweep::run(a),
+        Command::Worker(a) => cmd_worker::run(a),
+        Command::Check(a) => cmd_check::run(a),
     }
 }

@@ -212,8 +212,14 @@ pub fn run_nautilus_frames(
         });
     }
     let reconciliation = reconcile(&log.trades, &log, &routes, &open_positions);
+    // Reports of a resumed run are computed from the capital it started with (S §17.6,
+    // issue 11), not the configured initial capital.
+    let start_capital = log
+        .days
+        .first()
+        .map_or(cfg.engine.initial_capital, |d| d.start_capital);
     let result = BacktestResult {
-        summary: Summary::compute(cfg.engine.initial_capital, &log.trades, &log.days),
+        summary: Summary::compute(start_capital, &log.trades, &log.days),
         trades: log.trades.clone(),
         days: log.days.clone(),
         bars: log.bars,

@@ -52,6 +52,12 @@ pub struct PaperOptions {
     pub scanner: ScannerConfig,
     /// Nautilus's own log level on stdout.
     pub log_level: log::LevelFilter,
+    /// Market data from this exchange instead of Binance: the HTTP base URL of a local
+    /// Binance USD-M exchange (`dolphin exchange`), e.g. `http://127.0.0.1:8811`; the
+    /// websocket base is the same host with `ws://` and `/ws` (docs/LIVE.md).
+    pub exchange_url: Option<String>,
+    /// Stop the node after this long (wall time); `None` runs until Ctrl-C.
+    pub run_for: Option<std::time::Duration>,
 }
 
 impl PaperOptions {
@@ -66,8 +72,23 @@ impl PaperOptions {
             store: embedded_store(),
             scanner: ScannerConfig::default(),
             log_level: log::LevelFilter::Info,
+            exchange_url: None,
+            run_for: None,
         }
     }
+}
+
+/// `(http, ws)` base URLs of a local exchange given its HTTP URL.
+pub fn exchange_urls(http: &str) -> anyhow::Result<(String, String)> {
+    let http = http.trim_end_matches('/');
+    let ws = if let Some(rest) = http.strip_prefix("http://") {
+        format!("ws://{rest}/ws")
+    } else if let Some(rest) = http.strip_prefix("https://") {
+        format!("wss://{rest}/ws")
+    } else {
+        anyhow::bail!("exchange url `{http}` must start with http:// or https://");
+    };
+    Ok((http.to_string(), ws))
 }
 
 /// What was built, for the dry-run report.
@@ -128,6 +149,12 @@ pub fn build_paper_node(opts: &PaperOptions) -> anyhow::Result<PaperNode> {
         api_secret: None,
         ..Default::default()
     };
+    let mut data_config = data_config;
+    if let Some(url) = &opts.exchange_url {
+        let (http, ws) = exchange_urls(url)?;
+        data_config.base_url_http = Some(http);
+        data_config.base_url_ws = Some(ws);
+    }
     let balance = Money::new(opts.system.engine.initial_capital, Currency::USDT());
     let sandbox_config = SandboxExecutionClientConfig::builder()
         .trader_id(trader_id)
@@ -218,7 +245,10 @@ pub fn build_paper_node(opts: &PaperOptions) -> anyhow::Result<PaperNode> {
     );
     let report = PaperReport {
         trader_id: trader_id.to_string(),
-        environment: format!("{:?}", opts.environment),
+        environment: match &opts.exchange_url {
+            Some(u) => format!("local exchange {u}"),
+            None => format!("{:?}", opts.environment),
+        },
         data_clients,
         exec_clients,
         actors,
@@ -231,10 +261,24 @@ pub fn build_paper_node(opts: &PaperOptions) -> anyhow::Result<PaperNode> {
     Ok(PaperNode { node, report })
 }
 
-/// Connects and runs the node until it is stopped (Ctrl-C). Needs network access to Binance.
-pub fn run_paper_node(mut paper: PaperNode) -> anyhow::Result<()> {
+/// Connects and runs the node until it is stopped (Ctrl-C, or after `run_for`). Needs network
+/// access to Binance, or a local exchange (`exchange_url`).
+pub fn run_paper_node(
+    mut paper: PaperNode,
+    run_for: Option<std::time::Duration>,
+) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    rt.block_on(async move { paper.node.run().await })
+    rt.block_on(async move {
+        if let Some(d) = run_for {
+            let handle = paper.node.handle();
+            tokio::spawn(async move {
+                tokio::time::sleep(d).await;
+                log::info!("paper: run time over; stopping the node");
+                handle.stop();
+            });
+        }
+        paper.node.run().await
+    })
 }

@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 
 use crate::book_side::{BookSide, DEFAULT_WINDOW};
 use crate::decimal::FIXED_SCALE;
-use crate::message::{DepthSnapshot, DepthUpdate, Level};
+use crate::event::{DepthSnapshot, DepthUpdate, Level};
 
 /// Most diffs kept while waiting for a snapshot; the oldest are dropped beyond this.
 pub const MAX_BUFFERED_DIFFS: usize = 20_000;
@@ -171,6 +171,19 @@ impl LocalBook {
         self.asks.clear();
         self.state = SyncState::AwaitingSnapshot;
         self.stats.gaps += 1;
+        if self.stale_since_ms.is_none() {
+            self.stale_since_ms = self.last_event_ms;
+        }
+    }
+
+    /// Drop the book without counting a gap (the connection carrying its diffs was lost, so
+    /// continuity is unknown): it is stale and needs a new snapshot; buffered diffs are kept
+    /// out because they belong to the old connection.
+    pub fn reset(&mut self) {
+        self.bids.clear();
+        self.asks.clear();
+        self.buffer.clear();
+        self.state = SyncState::AwaitingSnapshot;
         if self.stale_since_ms.is_none() {
             self.stale_since_ms = self.last_event_ms;
         }

@@ -21,7 +21,7 @@
 use std::collections::BTreeMap;
 
 use crate::decimal::{FIXED_SCALE, Fixed};
-use crate::message::Level;
+use crate::event::Level;
 
 /// Default number of dense slots per side (see the module doc for the trade-off).
 pub const DEFAULT_WINDOW: usize = 4096;

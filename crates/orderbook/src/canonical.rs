@@ -16,7 +16,7 @@
 //! here parses to the same message on those paths (unit- and property-tested).
 
 use crate::decimal::Fixed;
-use crate::message::{BookTicker, DepthUpdate, Level, Message, Trade};
+use crate::event::{BookTicker, DepthUpdate, Level, Message, Trade};
 
 struct Cur<'a> {
     s: &'a str,

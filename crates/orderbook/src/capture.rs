@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
 
+use dolphin_core::{InputWarning, InputWarnings, RowUnit};
+
 use crate::features::FeatureConfig;
 use crate::message::{LineError, Message, parse_capture_line};
 use crate::stream::{BookHealth, ObStream};
@@ -43,6 +45,31 @@ pub enum CaptureError {
     },
     #[error("no capture file given")]
     NoCaptures,
+    #[error("{path}: no messages (the capture is empty or blank)")]
+    Empty { path: PathBuf },
+    #[error("{path}:{line}: message for {symbol}, but {expected}; give one capture per symbol")]
+    SymbolMismatch {
+        path: PathBuf,
+        line: u64,
+        symbol: String,
+        expected: String,
+    },
+    #[error(
+        "no order book was ever synced, so there are no features: {details}; a capture needs a REST depth snapshot (`lastUpdateId`) and the diffs after it"
+    )]
+    NeverSynced { details: String },
+}
+
+/// The symbol a capture's file name announces: its first `_`/`-`/`.`-separated word,
+/// upper-cased, when that looks like a Binance USD-M symbol (alphanumeric, ending in USDT,
+/// USDC or BUSD), e.g. `btcusdt_20240808.gz` → `BTCUSDT`.
+pub fn symbol_of_file_name(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    let word = name.split(['_', '-', '.']).next()?.to_ascii_uppercase();
+    let quoted = ["USDT", "USDC", "BUSD"]
+        .iter()
+        .any(|q| word.len() > q.len() && word.ends_with(q));
+    (quoted && word.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(word)
 }
 
 /// Open a capture, transparently gunzipping when it starts with the gzip magic bytes.
@@ -90,6 +117,9 @@ pub struct CaptureReplay {
     pub health: BookHealth,
     /// The trades of every capture, ready to become bars ([`crate::trade_bars`]).
     pub trade_bars: TradeBarBuilder,
+    /// Defects accepted on the way (docs/INPUTS.md): repeated lines, local timestamps that go
+    /// back, symbols whose book never synced while others did.
+    pub warnings: InputWarnings,
 }
 
 /// One capture being merged: its reader and the next line, parsed up to the timestamp.
@@ -99,6 +129,12 @@ struct Source {
     symbol: Option<String>,
     line_no: u64,
     next: Option<(i64, String, u64)>,
+    /// The previous line and its number and local timestamp (repeat/order warnings).
+    prev: Option<(String, u64, i64)>,
+    /// The symbol of this capture's first stream message and its line.
+    seen: Option<(String, u64)>,
+    /// The symbol the file name announces, if any.
+    named: Option<String>,
 }
 
 impl Source {
@@ -110,7 +146,7 @@ impl Source {
     }
 
     /// Read the next non-empty line and its local timestamp into `next`.
-    fn advance(&mut self) -> Result<(), CaptureError> {
+    fn advance(&mut self, warnings: &mut InputWarnings) -> Result<(), CaptureError> {
         self.next = None;
         loop {
             let mut line = String::new();
@@ -139,6 +175,26 @@ impl Source {
                     Ok((ts, _)) => ts,
                 },
             };
+            if let Some((prev, prev_no, prev_ts)) = &self.prev {
+                let warn = |what: String| {
+                    InputWarning::new(
+                        self.path.display(),
+                        RowUnit::Line,
+                        Some(self.line_no),
+                        "local_ts",
+                        what,
+                    )
+                };
+                if *prev == line {
+                    warnings.push(warn(format!(
+                        "repeats line {prev_no} exactly: processed again (the book drops a stale diff)"
+                    )));
+                } else if ts < *prev_ts {
+                    warnings.push(warn(format!(
+                        "local timestamp {ts} is earlier than line {prev_no}'s {prev_ts}: processed in file order"
+                    )));
+                }
+            }
             self.next = Some((ts, line, self.line_no));
             return Ok(());
         }
@@ -184,6 +240,7 @@ pub fn replay_captures(
         return Err(CaptureError::NoCaptures);
     }
     let mut sources = Vec::with_capacity(paths.len());
+    let mut warnings = InputWarnings::new();
     for path in paths {
         let symbol = if paths.len() > 1 {
             let s = capture_symbol(path)?
@@ -208,8 +265,14 @@ pub fn replay_captures(
             symbol,
             line_no: 0,
             next: None,
+            prev: None,
+            seen: None,
+            named: symbol_of_file_name(path),
         };
-        src.advance()?;
+        src.advance(&mut warnings)?;
+        if src.next.is_none() {
+            return Err(CaptureError::Empty { path: path.clone() });
+        }
         sources.push(src);
     }
     let mut stream = ObStream::new(cfg.clone());
@@ -223,7 +286,7 @@ pub fn replay_captures(
             .min();
         let Some((_, i)) = pick else { break };
         let src = &mut sources[i];
-        let (_, line, line_no) = src.next.take().expect("picked a pending line");
+        let (ts, line, line_no) = src.next.take().expect("picked a pending line");
         let msg = match parse_capture_line(&line) {
             Ok((_, m)) => m,
             Err(source) => {
@@ -234,15 +297,106 @@ pub fn replay_captures(
                 });
             }
         };
+        if let Some(symbol) = stream_symbol(&msg) {
+            src.check_symbol(symbol, line_no)?;
+        }
         if let Message::Trade { symbol, trade } = &msg {
             bars.push(symbol, trade);
         }
         stream.push_message(msg, src.symbol.as_deref(), &mut rows);
-        src.advance()?;
+        src.prev = Some((line, line_no, ts));
+        src.advance(&mut warnings)?;
+    }
+    // Books that never synced: an error when none did (no features at all), else a warning
+    // per symbol (the others' features stand).
+    let mut unsynced = Vec::new();
+    for src in &sources {
+        let Some((sym, _)) = &src.seen else {
+            unsynced.push((
+                src.path.clone(),
+                "(no stream message)".to_string(),
+                "no depth, bookTicker or trade message".to_string(),
+            ));
+            continue;
+        };
+        let stats = stream
+            .symbol(sym)
+            .map(|st| st.book.stats())
+            .unwrap_or_default();
+        let why = if stats.snapshots == 0 {
+            Some("no REST depth snapshot, so its book never synced".to_string())
+        } else if stats.applied_diffs == 0 {
+            Some("no depth diff continued its snapshot, so its book never synced".to_string())
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            unsynced.push((src.path.clone(), sym.clone(), why));
+        }
+    }
+    if rows.is_empty() {
+        let details = if unsynced.is_empty() {
+            "no sample time was reached after a book synced".to_string()
+        } else {
+            unsynced
+                .iter()
+                .map(|(p, sym, why)| format!("{} ({sym}): {why}", p.display()))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        return Err(CaptureError::NeverSynced { details });
+    }
+    for (path, sym, why) in unsynced {
+        warnings.push(InputWarning::new(
+            path.display(),
+            RowUnit::Line,
+            None,
+            sym,
+            format!("{why}: no features for it"),
+        ));
     }
     Ok(CaptureReplay {
         table: FeatureTable { rows },
         health: stream.health(),
         trade_bars: bars,
+        warnings,
     })
+}
+
+/// The symbol of a stream message (a REST snapshot names none).
+fn stream_symbol<'a>(msg: &Message<'a>) -> Option<&'a str> {
+    match msg {
+        Message::Depth { symbol, .. }
+        | Message::BookTicker { symbol, .. }
+        | Message::Trade { symbol, .. } => Some(symbol),
+        Message::Snapshot(_) => None,
+    }
+}
+
+impl Source {
+    /// Every stream message of a capture is for one symbol, the one its name announces.
+    fn check_symbol(&mut self, symbol: &str, line: u64) -> Result<(), CaptureError> {
+        let mismatch = |expected: String| CaptureError::SymbolMismatch {
+            path: self.path.clone(),
+            line,
+            symbol: symbol.to_string(),
+            expected,
+        };
+        match &self.seen {
+            Some((first, first_line)) if first != symbol => {
+                return Err(mismatch(format!(
+                    "line {first_line} is for {first} (one symbol per capture)"
+                )));
+            }
+            Some(_) => return Ok(()),
+            None => {}
+        }
+        if let Some(named) = &self.named
+            && named != symbol
+        {
+            return Err(mismatch(format!("the file name says {named}")));
+        }
+        self.seen = Some((symbol.to_string(), line));
+        Ok(())
+    }
 }

@@ -5,10 +5,11 @@
 
 use std::collections::VecDeque;
 
+use dolphin_core::NanRule;
 use serde::{Deserialize, Serialize};
 
 use crate::book::LocalBook;
-use crate::message::Trade;
+use crate::event::Trade;
 
 /// Raw-depth bands in basis points of mid: 1 %..5 % (S Layer 4 sub-system 5).
 pub const BAND_BPS: [u32; 5] = [100, 200, 300, 400, 500];
@@ -134,19 +135,10 @@ fn sign(x: f64) -> i8 {
     }
 }
 
-/// Median of a non-empty slice (mean of the two middle values for even lengths).
+/// Median as `np.median` ([`dolphin_core::median`] with [`NanRule::Propagate`]: the depths
+/// are always finite, so a NaN would be a bug and must show); NaN for an empty slice.
 pub fn median(values: &[f64]) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
+    dolphin_core::median(values, NanRule::Propagate).unwrap_or(f64::NAN)
 }
 
 /// Ratio a/(a + b) bounded in [0, 1]; 0 when both are 0.
@@ -363,7 +355,7 @@ impl MacroHistory {
 mod tests {
     use super::*;
     use crate::decimal::Fixed;
-    use crate::message::{DepthSnapshot, Level};
+    use crate::event::{DepthSnapshot, Level};
 
     fn lv(p: &str, q: &str) -> Level {
         Level {
@@ -383,7 +375,7 @@ mod tests {
             asks: vec![lv("100.5", "1"), lv("101", a2), lv("104", "10")],
         });
         // Synced needs the first diff.
-        book.apply_diff(crate::message::DepthUpdate {
+        book.apply_diff(crate::event::DepthUpdate {
             event_time_ms: 0,
             transaction_time_ms: 0,
             first_update_id: 1,

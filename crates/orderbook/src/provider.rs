@@ -179,10 +179,13 @@ impl ReplayObProvider {
         ReplayObProvider { index, multiplier }
     }
 
-    /// Read a parquet table written by `FeatureTable::write_parquet`, with default settings.
+    /// Read a parquet table written by `FeatureTable::write_parquet`, with default settings;
+    /// the table must pass [`FeatureTable::check`].
     pub fn from_parquet(path: &std::path::Path) -> Result<Self, crate::table::TableError> {
+        let table = FeatureTable::read_parquet(path)?;
+        table.check(path)?;
         Ok(Self::new(
-            &FeatureTable::read_parquet(path)?,
+            &table,
             DEFAULT_STALENESS_MS,
             MarketMultiplier::default(),
         ))

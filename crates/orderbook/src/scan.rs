@@ -6,7 +6,8 @@
 //! the caller falls back to `serde_json`, so results never depend on which path ran.
 
 use crate::decimal::Fixed;
-use crate::message::{Dec, Level, Raw, SideField};
+use crate::event::Level;
+use crate::raw::{Dec, Raw, SideField};
 
 struct Scan<'a> {
     s: &'a str,

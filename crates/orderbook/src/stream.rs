@@ -101,6 +101,14 @@ impl ObStream {
             .collect()
     }
 
+    /// Drop every book (a new connection: continuity with the old one is unknown); feature
+    /// histories are kept, as after a gap.
+    pub fn reset_books(&mut self) {
+        for st in self.symbols.values_mut() {
+            st.book.reset();
+        }
+    }
+
     fn state_mut(&mut self, symbol: &str) -> &mut SymbolState {
         if !self.symbols.contains_key(symbol) {
             self.symbols

@@ -54,6 +54,14 @@ pub enum TableError {
         row: usize,
         column: String,
     },
+    #[error("{path}: the feature table has no rows (nothing for the OB layer to replay)")]
+    Empty { path: PathBuf },
+    #[error("{path}: row {row}: {message}")]
+    BadRow {
+        path: PathBuf,
+        row: usize,
+        message: String,
+    },
 }
 
 type Get = fn(&FeatureRow) -> f64;
@@ -249,19 +257,19 @@ impl FeatureTable {
         let batch = self
             .to_record_batch()
             .map_err(|source| TableError::Arrow { path: p(), source })?;
-        let file = File::create(path).map_err(|source| TableError::Io { path: p(), source })?;
+        let mut buf = Vec::new();
         // zstd level 9: 15 % smaller than uncompressed on the shipped sample (data/sample/ob).
         let level = ZstdLevel::try_new(9).expect("9 is a valid zstd level");
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
             .build();
-        let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props))
+        let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props))
             .map_err(|source| TableError::Parquet { path: p(), source })?;
         w.write(&batch)
             .map_err(|source| TableError::Parquet { path: p(), source })?;
         w.close()
             .map_err(|source| TableError::Parquet { path: p(), source })?;
-        Ok(())
+        write_atomic(path, &buf).map_err(|source| TableError::Io { path: p(), source })
     }
 
     /// Read a table written by [`FeatureTable::write_parquet`] (extra columns are ignored).
@@ -277,6 +285,41 @@ impl FeatureTable {
             Self::read_batch(path, &batch, &mut rows)?;
         }
         Ok(FeatureTable { rows })
+    }
+
+    /// The replay rule for a table read from `path` (docs/INPUTS.md): at least one row,
+    /// `sample_ms` never decreasing, no (sample, asset) twice.
+    pub fn check(&self, path: &Path) -> Result<(), TableError> {
+        if self.rows.is_empty() {
+            return Err(TableError::Empty {
+                path: path.to_path_buf(),
+            });
+        }
+        let mut start = 0usize; // first row of the current sample time
+        for (i, r) in self.rows.iter().enumerate().skip(1) {
+            let prev = self.rows[i - 1].sample_ms;
+            let bad = |message: String| TableError::BadRow {
+                path: path.to_path_buf(),
+                row: i,
+                message,
+            };
+            if r.sample_ms < prev {
+                return Err(bad(format!(
+                    "sample_ms {} is earlier than row {}'s {prev}; rows must be in time order",
+                    r.sample_ms,
+                    i - 1
+                )));
+            }
+            if r.sample_ms != prev {
+                start = i;
+            } else if let Some(j) = (start..i).find(|&j| self.rows[j].asset == r.asset) {
+                return Err(bad(format!(
+                    "asset {} at sample_ms {} already has row {j}",
+                    r.asset, r.sample_ms
+                )));
+            }
+        }
+        Ok(())
     }
 
     fn read_batch(
@@ -333,6 +376,28 @@ impl FeatureTable {
         }
         Ok(())
     }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it onto `path`, so
+/// that `path` is either the old file or the complete new one (docs/INPUTS.md).
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp-{}",
+        name.unwrap_or_default(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 fn column<'b, T: 'static>(

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::decimal::Fixed;
-use crate::message::{BookTicker, Level};
+use crate::event::{BookTicker, Level};
 
 /// Most mismatches kept verbatim for diagnosis.
 pub const MAX_KEPT_MISMATCHES: usize = 16;

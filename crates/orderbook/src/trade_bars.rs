@@ -19,11 +19,10 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::decimal::{FIXED_SCALE, Fixed};
-use crate::message::Trade;
+use crate::event::Trade;
 
 /// Header of a Binance kline CSV (the layout `dolphin scan --klines` reads, SPEC §6).
 pub const KLINE_HEADER: &str = "open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,taker_buy_quote_volume,ignore";
@@ -263,8 +262,7 @@ pub fn write_kline_csvs(
             text.push_str(&b.csv_line(interval_ms));
             text.push('\n');
         }
-        let mut f = std::fs::File::create(&path).map_err(io(&path))?;
-        f.write_all(text.as_bytes()).map_err(io(&path))?;
+        crate::table::write_atomic(&path, text.as_bytes()).map_err(io(&path))?;
         written.push(path);
     }
     Ok(written)

@@ -14,8 +14,9 @@
 //!   `regime_signal == 1` (withdrawal stress), beta × 1.25 ("+25 % max").
 
 use crate::acb_config::{AcbConfig, AcbConfigError};
-use crate::percentile::{median, percentile_linear};
+use crate::percentile::percentile_linear;
 use dolphin_core::{DayFrame, ExternalFactors, UtcDate};
+use dolphin_core::{NanRule, median};
 use dolphin_engine::{AcbDay, AcbProvider, ObProvider};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -140,13 +141,7 @@ pub fn base_boost(signals: f64, cfg: &AcbConfig) -> f64 {
 /// SPEC §3 scale 3: median of the finite values among the first `rows` entries of a
 /// `v750_lambda_max_velocity` column; `None` when none is finite.
 pub fn w750_of_first_rows(v750: &[f64], rows: usize) -> Option<f64> {
-    let finite: Vec<f64> = v750
-        .iter()
-        .take(rows)
-        .copied()
-        .filter(|v| v.is_finite())
-        .collect();
-    median(&finite)
+    median(&v750[..rows.min(v750.len())], NanRule::SkipNonFinite)
 }
 
 /// SPEC §3 scale 3: a date's w750 velocity — the median of the first 10 rows' finite

@@ -96,10 +96,14 @@ impl EnvelopeModel {
     /// Writes the model as pretty JSON.
     pub fn save(&self, path: &Path) -> Result<(), McError> {
         let text = serde_json::to_string_pretty(self).expect("the model serializes");
-        std::fs::write(path, text).map_err(|source| McError::Io {
-            path: path.display().to_string(),
-            source,
-        })
+        // Temporary file and rename: `path` is the old model or the complete new one.
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|source| McError::Io {
+                path: path.display().to_string(),
+                source,
+            })
     }
 
     /// Reads and checks a model file.

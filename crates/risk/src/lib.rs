@@ -48,7 +48,7 @@ pub use mc_forewarner::{
     summarize,
 };
 pub use mc_stats::{catastrophic_probability, envelope_report, envelope_score, weighted_quantile};
-pub use percentile::{median, percentile_linear};
+pub use percentile::percentile_linear;
 pub use posture_trace::{PostureTrace, PostureTraceError};
 pub use sensors::{SensorError, SensorReadings};
 pub use split_mix::SplitMix64;

@@ -1,4 +1,4 @@
-//! Percentile and median as numpy computes them (B §10.3 `np.percentile(all_w750_vels, 60)`,
+//! Percentile as numpy computes it (the median is `dolphin_core::median`) (B §10.3 `np.percentile(all_w750_vels, 60)`,
 //! SPEC §3 "ACB scale 3").
 //!
 //! numpy's default method is `"linear"`: the virtual index is `(n − 1)·q` with `q = pct/100`,
@@ -39,27 +39,10 @@ fn lerp(a: f64, b: f64, t: f64) -> f64 {
     }
 }
 
-/// Median as `np.median` (the 50th percentile by linear interpolation; the mean of the two
-/// middle values for an even count). `None` for an empty slice (SPEC §3 "median of the first
-/// 10 scans").
-pub fn median(values: &[f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        // np.median averages the two middle elements: mean([a, b]) = (a + b) / 2.
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dolphin_core::{NanRule, median};
     use proptest::prelude::*;
 
     #[test]
@@ -78,9 +61,6 @@ mod tests {
         assert_eq!(percentile_linear(&[], 60.0), None);
         assert_eq!(percentile_linear(&[1.0, 2.0], 0.0), Some(1.0));
         assert_eq!(percentile_linear(&[1.0, 2.0], 100.0), Some(2.0));
-        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
-        assert_eq!(median(&[]), None);
     }
 
     proptest! {
@@ -96,7 +76,7 @@ mod tests {
             let b = percentile_linear(&v, (p + dp).min(100.0)).unwrap();
             prop_assert!(a >= lo && a <= hi);
             prop_assert!(b >= a - 1e-9);
-            prop_assert!((median(&v).unwrap() - percentile_linear(&v, 50.0).unwrap()).abs() < 1e-9);
+            prop_assert!((median(&v, NanRule::Propagate).unwrap() - percentile_linear(&v, 50.0).unwrap()).abs() < 1e-9);
         }
     }
 }

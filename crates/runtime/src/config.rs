@@ -43,6 +43,18 @@ pub struct SystemConfig {
     pub champion: bool,
     #[serde(default)]
     pub engine: EngineConfig,
+    /// Bar length of the live node in seconds (SPEC D1, B §16.5; default 5). The engine counts
+    /// bars, not seconds, so a replay of day files is unaffected; the key sits outside
+    /// `engine` so that the champion hash does not change. docs/LIVE.md §5-second bars.
+    #[serde(default = "default_bar_seconds")]
+    pub bar_seconds: u32,
+}
+
+/// SPEC D1: 5-second bars by default.
+pub const DEFAULT_BAR_SECONDS: u32 = 5;
+
+fn default_bar_seconds() -> u32 {
+    DEFAULT_BAR_SECONDS
 }
 
 impl SystemConfig {
@@ -60,6 +72,15 @@ impl SystemConfig {
                 origin: origin.to_string(),
                 message,
             })?;
+        if cfg.bar_seconds == 0 || 86_400 % cfg.bar_seconds != 0 {
+            return Err(ConfigError::Invalid {
+                origin: origin.to_string(),
+                message: format!(
+                    "bar_seconds = {}: must divide a day (1, 5, 60, 300, ...)",
+                    cfg.bar_seconds
+                ),
+            });
+        }
         if cfg.champion {
             check_champion(&cfg.engine).map_err(|source| ConfigError::Drift {
                 origin: origin.to_string(),
@@ -104,6 +125,7 @@ impl SystemConfig {
             name: name.to_string(),
             champion: false,
             engine,
+            bar_seconds: DEFAULT_BAR_SECONDS,
         })
     }
 }
@@ -124,6 +146,21 @@ mod tests {
             assert!(!c.champion);
             c.engine.validate().unwrap();
         }
+    }
+
+    #[test]
+    fn bar_seconds_default_and_checked() {
+        assert_eq!(SystemConfig::blue().bar_seconds, 5);
+        let one_minute = format!("{BLUE_YML}\nbar_seconds: 60\n");
+        let c = SystemConfig::from_yaml(&one_minute, "x.yml").unwrap();
+        assert_eq!(c.bar_seconds, 60);
+        // Outside `engine`: the champion check still passes and the engine is unchanged.
+        assert_eq!(c.engine, SystemConfig::blue().engine);
+        let bad = format!("{BLUE_YML}\nbar_seconds: 7\n");
+        let msg = SystemConfig::from_yaml(&bad, "x.yml")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("bar_seconds = 7"), "{msg}");
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //! and the day files' w750, the survival stack from a posture trace, the MC-Forewarner from
 //! an envelope model. Each is built here and wired into the engine as its provider.
 
-use dolphin_core::UtcDate;
-use dolphin_data::{DataError, load_external_factors, read_day_file};
+use dolphin_core::{InputWarning, InputWarnings, RowUnit, UtcDate};
+use dolphin_data::{
+    DataError, is_ng3_folder, load_external_factors, load_ng3_indicators, read_day_file,
+};
 use dolphin_engine::DayContext;
 use dolphin_risk::{AcbConfig, AcbExplain, AdaptiveCircuitBreaker, PostureTrace, SurvivalConfig};
 use serde::Serialize;
@@ -55,12 +57,28 @@ impl Layers {
 
 /// Builds ACBv6: external factors from `indicators` (and per-symbol `funding`) tables, w750
 /// from the first rows of every day file of the run (threshold over all of them).
+/// `indicators` may also be a folder of NG3 output (`YYYY-MM-DD/scan_*__Indicators.npz`,
+/// B §3.2; SPEC §3), which carries `funding_btc` itself and so excludes `funding`. Accepted
+/// input defects are added to `warnings`.
 pub fn build_acb(
     indicators: Option<&Path>,
     funding: Option<&Path>,
     files: &[(UtcDate, PathBuf)],
+    warnings: &mut InputWarnings,
 ) -> Result<AdaptiveCircuitBreaker, LayerError> {
-    let factors = load_external_factors(indicators, funding)?;
+    let factors = match indicators {
+        Some(dir) if is_ng3_folder(dir) => {
+            if let Some(f) = funding {
+                return Err(LayerError::Acb(format!(
+                    "{}: an NG3 folder carries funding_btc in its Indicators files; drop --funding {}",
+                    dir.display(),
+                    f.display()
+                )));
+            }
+            load_ng3_indicators(dir, warnings)?
+        }
+        _ => load_external_factors(indicators, funding)?,
+    };
     let mut frames = Vec::with_capacity(files.len());
     for (_, p) in files {
         frames.push(read_day_file(p)?);
@@ -74,10 +92,35 @@ pub fn explain_acb(acb: &AdaptiveCircuitBreaker, files: &[(UtcDate, PathBuf)]) -
     files.iter().map(|(d, _)| acb.explain(*d, None)).collect()
 }
 
-/// Loads a posture trace and answers each date's context at its 00:00 UTC.
-pub fn posture_context(path: &Path) -> Result<impl Fn(UtcDate) -> DayContext + use<>, LayerError> {
+/// Loads a posture trace and answers each date's context at its 00:00 UTC. A trace without
+/// readings is an error; readings that repeat the previous one's `ts_ms` are applied in file
+/// order and each is a warning.
+pub fn posture_context(
+    path: &Path,
+    warnings: &mut InputWarnings,
+) -> Result<impl Fn(UtcDate) -> DayContext + use<>, LayerError> {
     let trace = PostureTrace::load(path, SurvivalConfig::default())
         .map_err(|e| LayerError::Posture(e.to_string()))?;
+    if trace.points().is_empty() {
+        return Err(LayerError::Posture(format!(
+            "{}: no readings (the file is empty or blank)",
+            path.display()
+        )));
+    }
+    for (i, w) in trace.points().windows(2).enumerate() {
+        if w[0].0 == w[1].0 {
+            warnings.push(InputWarning::new(
+                path.display(),
+                RowUnit::Item,
+                Some(i as u64 + 2),
+                "ts_ms",
+                format!(
+                    "reading repeats the previous reading's ts_ms {}: both applied in file order",
+                    w[1].0
+                ),
+            ));
+        }
+    }
     Ok(move |date: UtcDate| {
         let (posture, rm) = trace.posture_at(date.start_ms());
         DayContext { posture, rm }

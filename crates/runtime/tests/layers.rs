@@ -33,7 +33,9 @@ fn acb_days_carry_the_explained_boost_and_beta() {
         return;
     };
     let files = day_files(&sample(), None, None).unwrap();
-    let acb = build_acb(Some(&ind), Some(&fund), &files).unwrap();
+    let mut warnings = dolphin_core::InputWarnings::new();
+    let acb = build_acb(Some(&ind), Some(&fund), &files, &mut warnings).unwrap();
+    assert!(warnings.is_empty());
     let explain = explain_acb(&acb, &files);
     // 2025-05-05: BTC funding settled at 2025-05-05 00:00:00 is −0.00002404 (< 0 → 0.5),
     // DVOL dated 05-04 (line 912) is 46.35 (< 55), no F&G after 2025-05-02 → signals 0.5 < 1 → boost 1.
@@ -89,7 +91,7 @@ fn posture_trace_hibernates_a_day() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("trace.jsonl");
     std::fs::write(&path, trace).unwrap();
-    let ctx = posture_context(&path).unwrap();
+    let ctx = posture_context(&path, &mut Default::default()).unwrap();
     let r = run_backtest(&SystemConfig::blue(), &files, &ctx, |_| {}, &mut |_| {}).unwrap();
     let postures: Vec<Posture> = r.days.iter().map(|d| d.posture).collect();
     assert_eq!(&postures[..3], &[Posture::Apex; 3]);
@@ -107,6 +109,9 @@ fn posture_trace_hibernates_a_day() {
     assert!(r.trades.len() <= before.len() + 1);
     // A malformed trace names its file and line.
     std::fs::write(&path, "{\"ts_ms\":1}\nnot json\n").unwrap();
-    let e = posture_context(&path).err().unwrap().to_string();
+    let e = posture_context(&path, &mut Default::default())
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("trace.jsonl:1"), "{e}");
 }

@@ -27,6 +27,6 @@ pub use error::ScanError;
 pub use real::HP_BITS;
 pub use returns::log_return;
 pub use scan_row::ScanRow;
-pub use scanner::{ScanStats, Scanner, scan_batch};
+pub use scanner::{PARALLEL_MIN_ASSETS, ScanStats, Scanner, scan_batch};
 pub use verify::{VerifyReport, verify_bar};
 pub use window::WindowStats;

@@ -6,7 +6,14 @@ use crate::error::ScanError;
 use crate::lanczos::Lanczos;
 use crate::returns::ReturnRing;
 use crate::scan_row::ScanRow;
-use crate::window::{WindowState, WindowStats};
+use crate::window::{WindowOutput, WindowState, WindowStats};
+use rayon::prelude::*;
+
+/// From this many assets on, the four windows of a bar run in parallel (rayon): each window
+/// then costs hundreds of microseconds, far above the cost of handing it to another core.
+/// Below, one core does them in turn. Each window has its own state and solver work space, so
+/// the bits do not depend on the split.
+pub const PARALLEL_MIN_ASSETS: usize = 64;
 
 /// Work counters of a scanner, per window (for benchmarks and diagnostics).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -24,7 +31,7 @@ pub struct Scanner {
     cfg: ScannerConfig,
     ring: ReturnRing,
     windows: Vec<WindowState>,
-    lanczos: Lanczos,
+    lanczos: Vec<Lanczos>,
     slow: usize,
 }
 
@@ -46,7 +53,7 @@ impl Scanner {
         Ok(Scanner {
             ring: ReturnRing::new(n_assets, cap),
             windows,
-            lanczos: Lanczos::default(),
+            lanczos: vec![Lanczos::default(); 4],
             slow,
             cfg,
         })
@@ -85,8 +92,26 @@ impl Scanner {
         self.ring.push(closes);
         let mut row = ScanRow::NAN;
         let mut vel = [f64::NAN; 4];
-        for (k, win) in self.windows.iter_mut().enumerate() {
-            let out = win.step(&self.ring, &mut self.lanczos, self.cfg.tolerance);
+        let (ring, tol) = (&self.ring, self.cfg.tolerance);
+        let mut outs: [Option<WindowOutput>; 4] = [None; 4];
+        if ring.n >= PARALLEL_MIN_ASSETS {
+            self.windows
+                .par_iter_mut()
+                .zip(self.lanczos.par_iter_mut())
+                .zip(outs.par_iter_mut())
+                .for_each(|((win, lz), o)| *o = Some(win.step(ring, lz, tol)));
+        } else {
+            for ((win, lz), o) in self
+                .windows
+                .iter_mut()
+                .zip(&mut self.lanczos)
+                .zip(&mut outs)
+            {
+                *o = Some(win.step(ring, lz, tol));
+            }
+        }
+        for (k, out) in outs.into_iter().enumerate() {
+            let out = out.expect("every window stepped");
             row.lambda_hat[k] = out.lambda_hat;
             row.n_assets[k] = out.n_assets;
             vel[k] = out.velocity;

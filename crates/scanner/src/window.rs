@@ -23,7 +23,7 @@ const WARM_JITTER: f64 = 1e-3;
 const DRIFT: f64 = 0.5;
 
 /// What one window produced for one bar.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct WindowOutput {
     pub lambda_hat: f64,
     pub velocity: f64,
@@ -432,20 +432,51 @@ impl WindowState {
             res.lambda
         } else {
             self.stats.dense_fallbacks += 1;
-            let mut c = if self.dense_matvec {
-                let mut full = self.corr.clone();
-                for a in 0..nw {
-                    for b in 0..a {
-                        full[a * nw + b] = full[b * nw + a];
-                    }
-                }
-                full
+            if self.w < nw {
+                // Rank ≤ w: the w × w Gram matrix of the standardised returns has the same
+                // nonzero eigenvalues, at w²·N + w³ flops instead of N³.
+                let mut g = self.window_gram(ring, t);
+                dense_lambda_max(&mut g, self.w, F64_BISECTION_STEPS)
             } else {
-                self.window_correlation(ring, t)
-            };
-            dense_lambda_max(&mut c, nw, F64_BISECTION_STEPS)
+                let mut c = if self.dense_matvec {
+                    let mut full = self.corr.clone();
+                    for a in 0..nw {
+                        for b in 0..a {
+                            full[a * nw + b] = full[b * nw + a];
+                        }
+                    }
+                    full
+                } else {
+                    self.window_correlation(ring, t)
+                };
+                dense_lambda_max(&mut c, nw, F64_BISECTION_STEPS)
+            }
         };
         (lambda / nw as f64, instab)
+    }
+
+    /// `Z Zᵀ` (w × w, row-major) for `Z = (X − 1mᵀ) D`, the window's returns of the active
+    /// assets centred and scaled to unit norm: `ZᵀZ` is the correlation matrix (unclipped),
+    /// so both have the same nonzero eigenvalues.
+    #[inline(always)]
+    fn window_gram(&self, ring: &ReturnRing, t: usize) -> Vec<f64> {
+        let (w, nw) = (self.w, self.active.len());
+        let mut z = Vec::with_capacity(w * nw);
+        for k in 0..w {
+            let row = ring.row(t - k);
+            for &i in &self.active {
+                z.push((row[i] - self.mean[i]) * self.inv_sd[i]);
+            }
+        }
+        let mut g = vec![0.0; w * w];
+        for a in 0..w {
+            for b in 0..=a {
+                let v = dot(&z[a * nw..(a + 1) * nw], &z[b * nw..(b + 1) * nw]);
+                g[a * w + b] = v;
+                g[b * w + a] = v;
+            }
+        }
+        g
     }
 
     /// The compact correlation matrix of the active assets by the two-pass formula.

@@ -1,0 +1,232 @@
+//! `dolphin serve`: the supervised system (issue 11; seeds B §16, S §11, §15.5, §17; SPEC §8).
+
+use crate::paths::sample_days;
+use crate::table::{num, pct, render};
+use anyhow::Context;
+use dolphin_core::UtcDate;
+use dolphin_runtime::SystemConfig;
+use dolphin_services::{Mode, ServeOptions, ServicesConfig, StoreSpec};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Configuration file (YAML). Default: the champion, configs/blue.yml (embedded).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Services configuration (cadences, retries, timeouts; configs/services.yml). Default:
+    /// the seeds' figures.
+    #[arg(long)]
+    services_config: Option<PathBuf>,
+    /// The store the services share: `embedded` or redis://HOST:PORT[,…] (several = cluster).
+    #[arg(long, default_value = "embedded")]
+    store: StoreSpec,
+    /// Run the paper node on live data instead of a replay.
+    #[arg(long, conflicts_with = "replay")]
+    live: bool,
+    /// Replay the day files in DIR on the event-time clock. Default: the shipped sample.
+    #[arg(long)]
+    replay: Option<PathBuf>,
+    /// Replay speed: event seconds per wall second; 0 = as fast as possible.
+    #[arg(long, default_value_t = 0.0)]
+    speed: f64,
+    /// First date (inclusive), YYYY-MM-DD.
+    #[arg(long)]
+    from: Option<UtcDate>,
+    /// Last date (inclusive), YYYY-MM-DD.
+    #[arg(long)]
+    to: Option<UtcDate>,
+    /// Daily indicator tables for the ACB processor's external factors.
+    #[arg(long)]
+    indicators: Option<PathBuf>,
+    /// Per-symbol funding tables (SYMBOL-funding.csv) for the ACB processor.
+    #[arg(long)]
+    funding: Option<PathBuf>,
+    /// Envelope model (envelope.json from `dolphin mc`) for the MC-Forewarner flow.
+    #[arg(long)]
+    mc: Option<PathBuf>,
+    /// Run directory (trades, days, summary, traces, heartbeats, services.json, logs/).
+    #[arg(long, default_value = "out/serve")]
+    out: PathBuf,
+    /// Check config, champion hash, store, data and every service's inputs; print the plan.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    let config = match &a.config {
+        Some(p) => SystemConfig::load(p)?,
+        None => SystemConfig::blue(),
+    };
+    let services = match &a.services_config {
+        Some(p) => ServicesConfig::load(p)?,
+        None => ServicesConfig::default(),
+    };
+    if !(a.speed >= 0.0 && a.speed.is_finite()) {
+        anyhow::bail!(
+            "--speed must be ≥ 0 (0 = as fast as possible), got {}",
+            a.speed
+        );
+    }
+    let mode = if a.live {
+        Mode::Live
+    } else {
+        Mode::Replay {
+            dir: a.replay.clone().unwrap_or_else(sample_days),
+            speed: a.speed,
+            from: a.from,
+            to: a.to,
+        }
+    };
+    let opts = ServeOptions {
+        config,
+        services,
+        store: a.store.clone(),
+        mode,
+        indicators: a.indicators.clone(),
+        funding: a.funding.clone(),
+        mc: a.mc.clone(),
+        out: a.out.clone(),
+    };
+    if a.dry_run {
+        let plan = dolphin_services::dry_run(&opts).context("dry run failed")?;
+        println!("DOLPHIN serve — plan (dry run: nothing started)");
+        for (i, r) in plan.iter().enumerate() {
+            println!(
+                "{}. {:<12} {:<9} {}; retries {}, timeout {} ms",
+                i + 1,
+                r.service,
+                if r.enabled { "enabled" } else { "disabled" },
+                r.cadence,
+                r.retry.retries,
+                r.retry.timeout_ms
+            );
+            for line in &r.inputs {
+                println!("   {line}");
+            }
+        }
+        println!(
+            "store: {}  out: {}",
+            opts.store.describe(),
+            opts.out.display()
+        );
+        return Ok(());
+    }
+    dolphin_services::logging::init(&a.out)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let report = rt.block_on(async {
+        let flag = stop.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            eprintln!("signal received: finishing the current bar, then writing results");
+            flag.store(true, Ordering::SeqCst);
+        });
+        dolphin_services::serve(opts, stop.clone()).await
+    });
+    let report = report.context("serve failed")?;
+    let s = &report.result.summary;
+    let t = &report.trader;
+    let failing: Vec<String> = report
+        .services
+        .iter()
+        .filter(|s| s.state == "down" || s.state == "failed")
+        .map(|s| s.name.clone())
+        .collect();
+    let rows = vec![
+        ("store", report.store.clone()),
+        (
+            "days",
+            format!(
+                "{} ({} .. {})",
+                report.result.days.len(),
+                report
+                    .files
+                    .first()
+                    .map(|f| f.0.to_string())
+                    .unwrap_or_default(),
+                report
+                    .files
+                    .last()
+                    .map(|f| f.0.to_string())
+                    .unwrap_or_default()
+            ),
+        ),
+        ("bars", report.result.bars.to_string()),
+        ("trades", s.trades.to_string()),
+        ("initial capital", format!("{:.2}", s.initial_capital)),
+        ("final capital", format!("{:.2}", s.final_capital)),
+        ("ROI", pct(Some(s.roi))),
+        ("profit factor", num(s.profit_factor, 3)),
+        ("max drawdown", pct(Some(s.max_drawdown))),
+        (
+            "services",
+            format!(
+                "{} running; down: {}",
+                report.services.len(),
+                if failing.is_empty() {
+                    "none".into()
+                } else {
+                    failing.join(", ")
+                }
+            ),
+        ),
+        (
+            "ACB / MC kept previous",
+            format!("{} / {}", t.acb_kept_previous, t.mc_kept_previous),
+        ),
+        ("stale-state days", t.stale_state_events.to_string()),
+        (
+            "daily results",
+            format!(
+                "{} written, {} already stored",
+                t.pnl_written, t.pnl_already_present
+            ),
+        ),
+        (
+            "stopped by signal",
+            if t.stopped_by_signal {
+                "yes".into()
+            } else {
+                "no".into()
+            },
+        ),
+        (
+            "rows/s",
+            format!(
+                "{:.0}",
+                report.result.bars as f64 / report.elapsed.as_secs_f64().max(1e-9)
+            ),
+        ),
+        ("elapsed", format!("{:.3} s", report.elapsed.as_secs_f64())),
+        ("outputs", a.out.display().to_string()),
+    ];
+    print!("{}", render("DOLPHIN serve", &rows));
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

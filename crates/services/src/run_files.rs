@@ -1,0 +1,127 @@
+//! The JSONL files of a serve run directory (TEAM contract): decision traces, the watchdog's
+//! `posture_trace.jsonl` and `heartbeats.jsonl`. Opened truncated at the start of a run; every
+//! line is one JSON object; decision files are flushed per line (they are few and a crash must
+//! not lose one), the high-volume ones when [`RunFiles::flush`] is called (each date change and
+//! at the end).
+
+use crate::error::ServiceError;
+use serde::Serialize;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// The files, by what they hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trace {
+    Acb,
+    Mc,
+    Cb,
+    Posture,
+    PostureTrace,
+    Heartbeats,
+}
+
+impl Trace {
+    pub const ALL: [Trace; 6] = [
+        Trace::Acb,
+        Trace::Mc,
+        Trace::Cb,
+        Trace::Posture,
+        Trace::PostureTrace,
+        Trace::Heartbeats,
+    ];
+
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Trace::Acb => "acb.jsonl",
+            Trace::Mc => "mc.jsonl",
+            Trace::Cb => "cb.jsonl",
+            Trace::Posture => "posture.jsonl",
+            Trace::PostureTrace => "posture_trace.jsonl",
+            Trace::Heartbeats => "heartbeats.jsonl",
+        }
+    }
+
+    fn flush_each_line(self) -> bool {
+        !matches!(self, Trace::PostureTrace | Trace::Heartbeats)
+    }
+}
+
+struct Inner {
+    dir: PathBuf,
+    writers: Vec<(Trace, BufWriter<File>)>,
+    lines: Vec<u64>,
+}
+
+/// Shared handle to the run's JSONL files.
+#[derive(Clone)]
+pub struct RunFiles {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl RunFiles {
+    /// Creates `dir` and opens every file, truncated.
+    pub fn create(dir: &Path) -> Result<Self, ServiceError> {
+        std::fs::create_dir_all(dir).map_err(|e| ServiceError::io("create", dir, e))?;
+        let mut writers = Vec::new();
+        for t in Trace::ALL {
+            let p = dir.join(t.file_name());
+            let f = File::create(&p).map_err(|e| ServiceError::io("create", &p, e))?;
+            writers.push((t, BufWriter::with_capacity(1 << 16, f)));
+        }
+        Ok(Self {
+            inner: Arc::new(Mutex::new(Inner {
+                dir: dir.to_path_buf(),
+                writers,
+                lines: vec![0; Trace::ALL.len()],
+            })),
+        })
+    }
+
+    /// The run directory.
+    pub fn dir(&self) -> PathBuf {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .dir
+            .clone()
+    }
+
+    /// Appends one JSON line to `trace`.
+    pub fn append<T: Serialize>(&self, trace: Trace, value: &T) -> Result<(), ServiceError> {
+        let mut g = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let dir = g.dir.clone();
+        let idx = Trace::ALL.iter().position(|t| *t == trace).expect("known");
+        g.lines[idx] += 1;
+        let w = &mut g.writers[idx].1;
+        let path = || dir.join(trace.file_name());
+        serde_json::to_writer(&mut *w, value)
+            .map_err(|e| ServiceError::io("write", &path(), std::io::Error::other(e)))?;
+        w.write_all(b"\n")
+            .map_err(|e| ServiceError::io("write", &path(), e))?;
+        if trace.flush_each_line() {
+            w.flush()
+                .map_err(|e| ServiceError::io("write", &path(), e))?;
+        }
+        Ok(())
+    }
+
+    /// Lines written to `trace` so far.
+    pub fn lines(&self, trace: Trace) -> u64 {
+        let g = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let idx = Trace::ALL.iter().position(|t| *t == trace).expect("known");
+        g.lines[idx]
+    }
+
+    /// Flushes every file.
+    pub fn flush(&self) -> Result<(), ServiceError> {
+        let mut g = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let dir = g.dir.clone();
+        for (t, w) in &mut g.writers {
+            w.flush()
+                .map_err(|e| ServiceError::io("write", &dir.join(t.file_name()), e))?;
+        }
+        Ok(())
+    }
+}

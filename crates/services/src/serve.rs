@@ -1,0 +1,484 @@
+//! `dolphin serve`: connect the store, check the champion, start the services in the order of
+//! B §16.6 and run the trader; or, with `dry_run`, check everything and print the plan
+//! (S §15.5). Writes the serve run directory of the TEAM contract.
+
+use crate::acb_processor::{AcbInputs, AcbProcessor};
+use crate::config::{RetryPolicy, ServicesConfig};
+use crate::error::ServiceError;
+use crate::mc_flow::McFlow;
+use crate::persistence::load_state;
+use crate::run_files::RunFiles;
+use crate::service::{Ctx, Service};
+use crate::store_probe::StoreProbe;
+use crate::supervisor::{ServiceStats, Supervisor};
+use crate::trader::{ReplayTrader, TRADER, TraderStats};
+use crate::trader_core::TraderCore;
+use crate::watchdog::{TraceLine, Watchdog};
+use dolphin_core::UtcDate;
+use dolphin_runtime::{BacktestResult, SystemConfig};
+use dolphin_store::{EmbeddedMemory, RedisConfig, RedisMemory, SystemMemory};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+/// Which store the services share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreSpec {
+    Embedded,
+    /// `redis://HOST:PORT`, or several comma-separated for a cluster.
+    Redis(String),
+}
+
+impl FromStr for StoreSpec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "embedded" {
+            Ok(Self::Embedded)
+        } else if s.starts_with("redis://") || s.starts_with("rediss://") {
+            Ok(Self::Redis(s.to_string()))
+        } else {
+            Err(format!(
+                "`{s}`: expected `embedded` or redis://HOST:PORT[,…]"
+            ))
+        }
+    }
+}
+
+impl StoreSpec {
+    /// For plans and `run.json` (passwords redacted).
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Embedded => "embedded".into(),
+            Self::Redis(u) => u
+                .split(',')
+                .map(dolphin_store::redis_config::redact_url)
+                .collect::<Vec<_>>()
+                .join(","),
+        }
+    }
+}
+
+/// What the trader runs on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mode {
+    /// Day files on the event-time clock; `speed` event seconds per wall second, 0 = as fast
+    /// as possible.
+    Replay {
+        dir: PathBuf,
+        speed: f64,
+        from: Option<UtcDate>,
+        to: Option<UtcDate>,
+    },
+    /// The paper node on live data (see docs/SERVICES.md for what is wired).
+    Live,
+}
+
+/// Everything `dolphin serve` needs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub config: SystemConfig,
+    pub services: ServicesConfig,
+    pub store: StoreSpec,
+    pub mode: Mode,
+    pub indicators: Option<PathBuf>,
+    pub funding: Option<PathBuf>,
+    pub mc: Option<PathBuf>,
+    pub out: PathBuf,
+}
+
+/// One row of the plan: a service in start order.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PlanRow {
+    pub service: String,
+    pub enabled: bool,
+    pub cadence: String,
+    pub retry: RetryPolicy,
+    pub inputs: Vec<String>,
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub struct ServeReport {
+    pub result: BacktestResult,
+    pub trader: TraderStats,
+    pub services: Vec<ServiceStats>,
+    pub elapsed: Duration,
+    pub files: Vec<(UtcDate, PathBuf)>,
+    pub store: String,
+}
+
+/// Connects the store with the store probe's retry policy (S §11: 3 retries) and probes it.
+pub fn connect_store(
+    spec: &StoreSpec,
+    policy: &RetryPolicy,
+) -> Result<Arc<dyn SystemMemory>, ServiceError> {
+    let mut backoff = dolphin_store::Backoff::new(
+        Duration::from_millis(policy.backoff_ms),
+        Duration::from_millis(policy.backoff_max_ms),
+    );
+    let mut attempt = 0;
+    loop {
+        let res: Result<Arc<dyn SystemMemory>, dolphin_store::StoreError> = match spec {
+            StoreSpec::Embedded => Ok(Arc::new(EmbeddedMemory::new())),
+            StoreSpec::Redis(url) => RedisConfig::from_url_list(url)
+                .and_then(RedisMemory::connect)
+                .map(|m| Arc::new(m) as Arc<dyn SystemMemory>),
+        };
+        match res.and_then(|m| m.get("DOLPHIN_HEARTBEAT", "store_probe").map(|_| m)) {
+            Ok(m) => return Ok(m),
+            Err(e) if attempt < policy.retries => {
+                attempt += 1;
+                tracing::warn!(attempt, error = %e, "store probe failed, retrying");
+                std::thread::sleep(backoff.next_delay());
+            }
+            Err(e) => {
+                return Err(ServiceError::service(
+                    StoreProbe::NAME,
+                    format!(
+                        "store {} unreachable after {} attempt(s): {e}",
+                        spec.describe(),
+                        attempt + 1
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// The replay's day files: every date from the first to the last must be there (a gap is a
+/// missing day file, named).
+pub fn replay_files(
+    dir: &Path,
+    from: Option<UtcDate>,
+    to: Option<UtcDate>,
+) -> Result<Vec<(UtcDate, PathBuf)>, ServiceError> {
+    let files = dolphin_runtime::day_files(dir, from, to)
+        .map_err(|e| ServiceError::DryRun(format!("replay data: {e}")))?;
+    for w in files.windows(2) {
+        if w[1].0 != w[0].0.succ() {
+            return Err(ServiceError::DryRun(format!(
+                "missing day file {}",
+                dir.join(dolphin_data::day_file::day_file_name(w[0].0.succ()))
+                    .display()
+            )));
+        }
+    }
+    Ok(files)
+}
+
+/// Checks the champion hash (S §17: drift aborts before anything starts).
+pub fn check_champion(cfg: &SystemConfig) -> Result<(), ServiceError> {
+    if cfg.champion {
+        dolphin_engine::champion::check_champion(&cfg.engine).map_err(|e| {
+            ServiceError::DryRun(format!("config `{}`: champion drift: {e}", cfg.name))
+        })?;
+    }
+    Ok(())
+}
+
+fn run_id(dir: &Path, files: &[(UtcDate, PathBuf)], cfg: &SystemConfig) -> String {
+    let canon = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    format!(
+        "replay:{}:{}..{}:{}",
+        canon.display(),
+        files.first().map(|f| f.0.to_string()).unwrap_or_default(),
+        files.last().map(|f| f.0.to_string()).unwrap_or_default(),
+        &dolphin_engine::champion::champion_hash(&cfg.engine)[..16]
+    )
+}
+
+/// S §15.5 dry run: load config, check the champion hash, probe the store, validate every
+/// day file and every service's inputs; returns the plan. Fails naming the first cause.
+pub fn dry_run(opts: &ServeOptions) -> Result<Vec<PlanRow>, ServiceError> {
+    check_champion(&opts.config)?;
+    opts.services.validate()?;
+    connect_store(&opts.store, &opts.services.store_probe.retry)?;
+    let mut data_line = "live data".to_string();
+    if let Mode::Replay { dir, from, to, .. } = &opts.mode {
+        let files = replay_files(dir, *from, *to)?;
+        let mut rows = 0usize;
+        for (_, p) in &files {
+            let f = dolphin_data::read_day_file(p)?;
+            f.check_shape()
+                .map_err(|e| ServiceError::DryRun(format!("{}: {e}", p.display())))?;
+            rows += f.len();
+        }
+        data_line = format!(
+            "{} day files ({} .. {}), {rows} rows, in {}",
+            files.len(),
+            files[0].0,
+            files[files.len() - 1].0,
+            dir.display()
+        );
+    }
+    let factors =
+        dolphin_data::load_external_factors(opts.indicators.as_deref(), opts.funding.as_deref())?;
+    if let Some(m) = &opts.mc {
+        dolphin_risk::DolphinForewarner::load(m)?;
+    }
+    Ok(plan_rows(opts, &data_line, factors.len()))
+}
+
+fn plan_rows(opts: &ServeOptions, data_line: &str, factor_dates: usize) -> Vec<PlanRow> {
+    let s = &opts.services;
+    let cad = |c: &str| {
+        crate::schedule::Cadence::parse(c)
+            .map(|c| c.describe())
+            .unwrap_or_else(|e| e.to_string())
+    };
+    let mc_on = s.mc.enabled && (opts.mc.is_some() || s.mc_refresh_days > 0);
+    vec![
+        PlanRow {
+            service: StoreProbe::NAME.into(),
+            enabled: true,
+            cadence: cad(&s.store_probe.cadence),
+            retry: s.store_probe.retry,
+            inputs: vec![format!("store {}", opts.store.describe())],
+        },
+        PlanRow {
+            service: crate::factors_http::FactorPoller::NAME.into(),
+            enabled: s.factors.enabled,
+            cadence: cad(&s.factors.cadence),
+            retry: s.factors.retry,
+            inputs: vec![format!(
+                "funding {}, dvol {}, fear&greed {}",
+                s.factor_urls.funding, s.factor_urls.dvol, s.factor_urls.fear_greed
+            )],
+        },
+        PlanRow {
+            service: AcbProcessor::NAME.into(),
+            enabled: true,
+            cadence: format!("date change + {} + on new data", cad(&s.acb.cadence)),
+            retry: s.acb.retry,
+            inputs: vec![format!(
+                "indicators {}, funding {} ({factor_dates} dates with factors)",
+                opts.indicators
+                    .as_ref()
+                    .map_or("none".into(), |p| p.display().to_string()),
+                opts.funding
+                    .as_ref()
+                    .map_or("none".into(), |p| p.display().to_string())
+            )],
+        },
+        PlanRow {
+            service: "ob_stream".into(),
+            enabled: false,
+            cadence: cad(&s.ob_stream.cadence),
+            retry: s.ob_stream.retry,
+            inputs: vec!["slot for the live OB stream service (crates/live); off in replay".into()],
+        },
+        PlanRow {
+            service: Watchdog::NAME.into(),
+            enabled: s.watchdog.enabled,
+            cadence: format!("{} + on sensor change", cad(&s.watchdog.cadence)),
+            retry: s.watchdog.retry,
+            inputs: vec!["heartbeats, scans, MC status, state and daily results".into()],
+        },
+        PlanRow {
+            service: McFlow::NAME.into(),
+            enabled: mc_on,
+            cadence: cad(&s.mc.cadence),
+            retry: s.mc.retry,
+            inputs: vec![format!(
+                "envelope {}; refresh from the last {} days",
+                opts.mc
+                    .as_ref()
+                    .map_or("none".into(), |p| p.display().to_string()),
+                s.mc_refresh_days
+            )],
+        },
+        PlanRow {
+            service: TRADER.into(),
+            enabled: true,
+            cadence: "every bar (event time)".into(),
+            retry: s.trader.retry,
+            inputs: vec![data_line.to_string()],
+        },
+    ]
+}
+
+/// Runs the system until the replay ends or `stop` is set.
+pub async fn serve(opts: ServeOptions, stop: Arc<AtomicBool>) -> Result<ServeReport, ServiceError> {
+    let started = Instant::now();
+    check_champion(&opts.config)?;
+    opts.services.validate()?;
+    let Mode::Replay {
+        dir,
+        speed,
+        from,
+        to,
+    } = &opts.mode
+    else {
+        return Err(ServiceError::service(
+            TRADER,
+            "--live: the paper node under the supervisor is not wired yet (see docs/SERVICES.md); use `dolphin paper` for the node alone",
+        ));
+    };
+    let files = replay_files(dir, *from, *to)?;
+    let store = connect_store(&opts.store, &opts.services.store_probe.retry)?;
+    let run_files = RunFiles::create(&opts.out)?;
+    let cfg = Arc::new(opts.services.clone());
+    let ctx = Ctx {
+        store: store.clone(),
+        cfg: cfg.clone(),
+        engine: Arc::new(opts.config.engine.clone()),
+        files: run_files.clone(),
+        pid: std::process::id(),
+    };
+    let run_id = run_id(dir, &files, &opts.config);
+    let resume = load_state(store.as_ref())?.filter(|s| s.run_id == run_id && !s.finished);
+    if let Some(s) = &resume {
+        tracing::info!(at = %crate::schedule::iso(s.ts_ms), capital = s.capital, "resuming a run of the same replay");
+    }
+
+    let mc_enabled = cfg.mc.enabled && (opts.mc.is_some() || cfg.mc_refresh_days > 0);
+    let mut sup = Supervisor::new(ctx.clone())?;
+    sup.add(
+        StoreProbe::NAME,
+        cfg.store_probe.clone(),
+        Some(Box::new(|ctx, t| {
+            Ok(Box::new(StoreProbe::start(ctx, t)?) as Box<dyn Service>)
+        })),
+    );
+    let urls = cfg.factor_urls.clone();
+    sup.add(
+        crate::factors_http::FactorPoller::NAME,
+        cfg.factors.clone(),
+        Some(Box::new(move |ctx, t| {
+            Ok(
+                Box::new(crate::factors_http::FactorPoller::start(ctx, t, &urls)?)
+                    as Box<dyn Service>,
+            )
+        })),
+    );
+    let inputs = AcbInputs {
+        indicators: opts.indicators.clone(),
+        funding: opts.funding.clone(),
+    };
+    sup.add(
+        AcbProcessor::NAME,
+        cfg.acb.clone(),
+        Some(Box::new(move |ctx, t| {
+            Ok(Box::new(AcbProcessor::start(ctx, t, &inputs)?) as Box<dyn Service>)
+        })),
+    );
+    let mut ob = cfg.ob_stream.clone();
+    ob.enabled = false;
+    sup.add("ob_stream", ob, None);
+    let mut watched: Vec<&'static str> = vec![StoreProbe::NAME, AcbProcessor::NAME, TRADER];
+    if mc_enabled {
+        watched.push(McFlow::NAME);
+    }
+    if cfg.factors.enabled {
+        watched.push(crate::factors_http::FactorPoller::NAME);
+    }
+    let trace_path = opts.out.join("posture_trace.jsonl");
+    sup.add(
+        Watchdog::NAME,
+        cfg.watchdog.clone(),
+        Some(Box::new(move |ctx, t| {
+            // A restarted watchdog continues the run's own trace.
+            ctx.files.flush()?;
+            let previous: Vec<TraceLine> = if trace_path.exists() {
+                crate::traces::read_jsonl(&trace_path)?
+            } else {
+                Vec::new()
+            };
+            Ok(Box::new(Watchdog::start(
+                ctx,
+                t,
+                watched.clone(),
+                mc_enabled,
+                &previous,
+            )?) as Box<dyn Service>)
+        })),
+    );
+    let mut mc_spec = cfg.mc.clone();
+    mc_spec.enabled = mc_enabled;
+    let model = opts.mc.clone();
+    sup.add(
+        McFlow::NAME,
+        mc_spec,
+        Some(Box::new(move |ctx, t| {
+            Ok(Box::new(McFlow::start(ctx, t, model.as_ref())?) as Box<dyn Service>)
+        })),
+    );
+    sup.add(TRADER, cfg.trader.clone(), None);
+
+    let t0 = files[0].0.start_ms();
+    let core = TraderCore::new(&opts.config.engine, true, mc_enabled, None, |_| {})?;
+    // The store holds this run's state from here on, not a previous process's.
+    crate::persistence::save_state(
+        store.as_ref(),
+        &crate::persistence::TraderState::of(
+            &core.engine,
+            files[0].0,
+            core.engine.capital(),
+            t0,
+            &run_id,
+            core.start_capital(),
+        ),
+    )?;
+    sup.start(t0).await?;
+    write_json(&opts.out.join("services.json"), &sup.stats())?;
+
+    let mut trader = ReplayTrader::new(core, &sup, mc_enabled, run_id.clone(), resume, *speed)?;
+    let outcome = trader.run(&mut sup, &files, stop).await;
+    let last_date = trader
+        .core
+        .engine
+        .trade_history()
+        .last()
+        .map(|t| t.date)
+        .unwrap_or(files[0].0);
+    let t_end = trader
+        .core
+        .days
+        .last()
+        .map_or(t0, |d| d.date.succ().start_ms() - 1);
+    sup.set_member_state(TRADER, if outcome.is_ok() { "stopped" } else { "failed" });
+    if let Err(e) = &outcome {
+        sup.member_error(TRADER, false, &e.to_string());
+    }
+    sup.beat_all(t_end, "stopped")?;
+    run_files.flush()?;
+    let result = trader.core.result();
+    dolphin_runtime::write_outputs(&opts.out, &result, false)?;
+    let services = sup.stats();
+    write_json(&opts.out.join("services.json"), &services)?;
+    let run_info = serde_json::json!({
+        "mode": "serve-replay",
+        "config": opts.config.name,
+        "champion": opts.config.champion,
+        "champion_hash": dolphin_engine::champion::champion_hash(&opts.config.engine),
+        "store": opts.store.describe(),
+        "data": dir.display().to_string(),
+        "files": files.iter().map(|(d, _)| d.to_string()).collect::<Vec<_>>(),
+        "speed": speed,
+        "run_id": run_id,
+        "layers": {"acb": true, "survival_stack": cfg.watchdog.enabled, "mc_forewarner": mc_enabled, "ob": false},
+        "initial_capital": trader.core.start_capital(),
+        "trader": trader.stats,
+        "error": outcome.as_ref().err().map(|e| e.to_string()),
+    });
+    write_json(&opts.out.join("run.json"), &run_info)?;
+    outcome?;
+    trader.finish(t_end, last_date)?;
+    Ok(ServeReport {
+        result,
+        trader: trader.stats.clone(),
+        services,
+        elapsed: started.elapsed(),
+        files,
+        store: opts.store.describe(),
+    })
+}
+
+fn write_json<T: serde::Serialize>(path: &Path, v: &T) -> Result<(), ServiceError> {
+    let mut bytes = serde_json::to_vec_pretty(v).expect("serializable");
+    bytes.push(b'\n');
+    dolphin_runtime::report::write_atomic(path, &bytes)?;
+    Ok(())
+}

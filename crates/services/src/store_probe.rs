@@ -1,0 +1,56 @@
+//! The store probe (S §11 `hz_probe_task`: 3 retries, 30 s timeout; B §16.6 step 1): checks at
+//! start and then on its cadence that the store answers a read, so that nothing starts on an
+//! unreachable store and a store that goes away shows in `services.json`.
+
+use crate::error::ServiceError;
+use crate::schedule::{Cadence, EventMs};
+use crate::service::{BoxFuture, BusEvent, Ctx, Service};
+use dolphin_store::schema::DOLPHIN_HEARTBEAT;
+
+/// Probes the store with one read.
+pub fn probe(ctx: &Ctx) -> Result<(), ServiceError> {
+    ctx.store.get(DOLPHIN_HEARTBEAT, "store_probe")?;
+    Ok(())
+}
+
+pub struct StoreProbe {
+    cadence: Cadence,
+    next: Option<EventMs>,
+}
+
+impl StoreProbe {
+    pub const NAME: &'static str = "store_probe";
+
+    /// Probes once (the start gate) and schedules the next probe.
+    pub fn start(ctx: &Ctx, t: EventMs) -> Result<Self, ServiceError> {
+        probe(ctx)?;
+        let cadence = Cadence::parse(&ctx.cfg.store_probe.cadence)?;
+        Ok(Self {
+            next: cadence.next_after(t),
+            cadence,
+        })
+    }
+}
+
+impl Service for StoreProbe {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+    fn next_due(&self) -> Option<EventMs> {
+        self.next
+    }
+    fn run<'a>(
+        &'a mut self,
+        ctx: &'a Ctx,
+        t: EventMs,
+    ) -> BoxFuture<'a, Result<Vec<BusEvent>, ServiceError>> {
+        Box::pin(async move {
+            probe(ctx)?;
+            self.next = self.cadence.next_after(t);
+            Ok(Vec::new())
+        })
+    }
+    fn describe(&self) -> Vec<String> {
+        vec![format!("store read, {}", self.cadence.describe())]
+    }
+}

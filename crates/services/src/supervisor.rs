@@ -1,0 +1,401 @@
+//! The supervisor (B §16.6, S §11): starts the services in order (store probe → factors →
+//! ACB → OB stream → watchdog → MC; the trader last), and on every tick of the event-time clock
+//! first writes the heartbeats that are due (SPEC §8: every 10 s of event time, into
+//! `DOLPHIN_HEARTBEAT[service]` as `{ts, phase, service, pid}`), then runs every service whose
+//! work is due at or before the tick, in start order, each attempt under a timeout, failed
+//! attempts retried with exponential backoff, a service that exhausts its retries rebuilt
+//! (restart) up to `max_restarts` times and otherwise left down — its heartbeat then stops and
+//! the watchdog's Cat1 sees it.
+//!
+//! Lock-step (docs/SERVICES.md "One clock"): the trader calls [`Supervisor::tick`] with a bar's
+//! event time before it steps that bar, and the tick returns only when every service has done
+//! all its work due at or before that time. Services therefore see event time advance exactly
+//! as the trader does, at any replay speed, and take the same decisions at the same times.
+
+use crate::config::{RetryPolicy, ServiceSpec};
+use crate::error::ServiceError;
+use crate::run_files::Trace;
+use crate::schedule::{Cadence, EventMs};
+use crate::service::{BusEvent, Ctx, Factory, Service};
+use serde::Serialize;
+use std::time::Duration;
+
+/// Counters of one service for `services.json`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ServiceStats {
+    pub name: String,
+    pub state: String,
+    pub cadence: String,
+    pub starts: u64,
+    pub restarts: u64,
+    pub retries: u64,
+    pub failures: u64,
+    pub runs: u64,
+    pub last_error: Option<String>,
+    /// Event time of the last heartbeat (ms).
+    pub last_heartbeat_ms: Option<EventMs>,
+    pub last_run_ms: Option<EventMs>,
+    pub heartbeats: u64,
+}
+
+struct Slot {
+    name: &'static str,
+    spec: ServiceSpec,
+    factory: Option<Factory>,
+    svc: Option<Box<dyn Service>>,
+    stats: ServiceStats,
+    last_logged_beat: Option<EventMs>,
+    last_logged_phase: String,
+}
+
+/// The heartbeat value (S §10 `{ts, phase, ...}`; SPEC §8 adds `service` and `pid`).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct Heartbeat {
+    /// Event time, Unix seconds.
+    pub ts: f64,
+    pub phase: String,
+    pub service: String,
+    pub pid: u32,
+}
+
+/// Runs the services on the event-time clock.
+pub struct Supervisor {
+    pub ctx: Ctx,
+    slots: Vec<Slot>,
+    heartbeat: Cadence,
+    heartbeat_log_ms: i64,
+    next_beat: Option<EventMs>,
+    pending: Vec<BusEvent>,
+    now: Option<EventMs>,
+}
+
+impl Supervisor {
+    /// A supervisor over `ctx`; services are added with [`Supervisor::add`] in start order.
+    pub fn new(ctx: Ctx) -> Result<Self, ServiceError> {
+        let heartbeat = Cadence::parse(&ctx.cfg.heartbeat)?;
+        let heartbeat_log_ms = match Cadence::parse(&ctx.cfg.heartbeat_log)? {
+            Cadence::Every { ms } => ms,
+            _ => 3_600_000,
+        };
+        Ok(Self {
+            ctx,
+            slots: Vec::new(),
+            heartbeat,
+            heartbeat_log_ms,
+            next_beat: None,
+            pending: Vec::new(),
+            now: None,
+        })
+    }
+
+    /// Registers a service (or, with `factory: None`, a member that runs itself — the trader —
+    /// whose heartbeat the supervisor writes while it is alive).
+    pub fn add(&mut self, name: &'static str, spec: ServiceSpec, factory: Option<Factory>) {
+        let cadence = Cadence::parse(&spec.cadence)
+            .map(|c| c.describe())
+            .unwrap_or_else(|e| e.to_string());
+        let state = if spec.enabled { "new" } else { "disabled" };
+        self.slots.push(Slot {
+            name,
+            spec,
+            factory,
+            svc: None,
+            stats: ServiceStats {
+                name: name.into(),
+                state: state.into(),
+                cadence,
+                ..Default::default()
+            },
+            last_logged_beat: None,
+            last_logged_phase: String::new(),
+        });
+    }
+
+    /// Names of the enabled services and members, in start order.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.slots
+            .iter()
+            .filter(|s| s.spec.enabled)
+            .map(|s| s.name)
+            .collect()
+    }
+
+    /// Starts every enabled service in order at event time `t0` (B §16.6); a service that
+    /// cannot be built after its retries stops the start (nothing half-started trades).
+    pub async fn start(&mut self, t0: EventMs) -> Result<(), ServiceError> {
+        for i in 0..self.slots.len() {
+            if !self.slots[i].spec.enabled {
+                continue;
+            }
+            if self.slots[i].factory.is_some() {
+                self.build(i, t0).await?;
+            }
+            let s = &mut self.slots[i];
+            s.stats.starts += 1;
+            s.stats.state = "running".into();
+            tracing::info!(service = s.name, at = %crate::schedule::iso(t0), "started");
+        }
+        self.now = Some(t0);
+        self.next_beat = self.heartbeat.at_or_after(t0);
+        Ok(())
+    }
+
+    async fn build(&mut self, i: usize, t: EventMs) -> Result<(), ServiceError> {
+        let policy = self.slots[i].spec.retry;
+        let name = self.slots[i].name;
+        let mut attempt = 0u32;
+        let mut backoff = dolphin_store::Backoff::new(
+            Duration::from_millis(policy.backoff_ms),
+            Duration::from_millis(policy.backoff_max_ms),
+        );
+        loop {
+            let factory = self.slots[i].factory.as_ref().expect("has a factory");
+            match factory(&self.ctx, t) {
+                Ok(svc) => {
+                    self.slots[i].svc = Some(svc);
+                    return Ok(());
+                }
+                Err(e) if attempt < policy.retries => {
+                    attempt += 1;
+                    self.slots[i].stats.retries += 1;
+                    self.slots[i].stats.last_error = Some(e.to_string());
+                    metrics::counter!("dolphin_service_retries_total", "service" => name)
+                        .increment(1);
+                    tracing::warn!(service = name, attempt, error = %e, "start failed, retrying");
+                    tokio::time::sleep(backoff.next_delay()).await;
+                }
+                Err(e) => {
+                    self.slots[i].stats.failures += 1;
+                    self.slots[i].stats.last_error = Some(e.to_string());
+                    self.slots[i].stats.state = "failed".into();
+                    return Err(ServiceError::service(name, format!("cannot start: {e}")));
+                }
+            }
+        }
+    }
+
+    /// Delivers an event from outside (the trader) to every service at once.
+    pub fn notify(&mut self, ev: BusEvent) {
+        let t = self.now.unwrap_or(0);
+        for s in &mut self.slots {
+            if let Some(svc) = s.svc.as_mut() {
+                svc.on_event(&ev, t);
+            }
+        }
+    }
+
+    /// Events the services raised since the last call.
+    pub fn take_events(&mut self) -> Vec<BusEvent> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Whether any service has work due at or before `t` or a heartbeat is due: the trader
+    /// skips the tick entirely when not (the common case between schedule points).
+    #[inline]
+    pub fn due(&self, t: EventMs) -> bool {
+        self.next_beat.is_some_and(|b| b <= t)
+            || self.slots.iter().any(|s| {
+                s.svc
+                    .as_ref()
+                    .and_then(|v| v.next_due())
+                    .is_some_and(|d| d <= t)
+            })
+    }
+
+    /// Advances the clock to `t`: heartbeats due, then every service's work due at or before
+    /// `t`, in start order, until nothing is due (events may make later services due).
+    pub async fn tick(&mut self, t: EventMs) -> Result<(), ServiceError> {
+        self.now = Some(t);
+        if self.next_beat.is_some_and(|b| b <= t) {
+            self.beat_all(t, "running")?;
+            self.next_beat = self.heartbeat.next_after(t);
+        }
+        for _pass in 0..4 {
+            let mut ran = false;
+            for i in 0..self.slots.len() {
+                let due = self.slots[i]
+                    .svc
+                    .as_ref()
+                    .and_then(|v| v.next_due())
+                    .is_some_and(|d| d <= t);
+                if due {
+                    ran = true;
+                    self.run_slot(i, t).await;
+                }
+            }
+            if !ran {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    async fn run_slot(&mut self, i: usize, t: EventMs) {
+        let name = self.slots[i].name;
+        let policy: RetryPolicy = self.slots[i].spec.retry;
+        let mut backoff = dolphin_store::Backoff::new(
+            Duration::from_millis(policy.backoff_ms),
+            Duration::from_millis(policy.backoff_max_ms),
+        );
+        let mut attempt = 0u32;
+        let mut restarted = false;
+        loop {
+            let ctx = self.ctx.clone();
+            let Some(svc) = self.slots[i].svc.as_mut() else {
+                return;
+            };
+            let fut = svc.run(&ctx, t);
+            let res =
+                match tokio::time::timeout(Duration::from_millis(policy.timeout_ms), fut).await {
+                    Ok(r) => r,
+                    Err(_) => Err(ServiceError::Timeout {
+                        service: name.into(),
+                        ms: policy.timeout_ms,
+                    }),
+                };
+            match res {
+                Ok(events) => {
+                    let s = &mut self.slots[i];
+                    s.stats.runs += 1;
+                    s.stats.last_run_ms = Some(t);
+                    if s.stats.state != "running" {
+                        s.stats.state = "running".into();
+                    }
+                    metrics::counter!("dolphin_service_runs_total", "service" => name).increment(1);
+                    for ev in events {
+                        self.dispatch(ev, t);
+                    }
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(service = name, attempt, error = %e, "run failed");
+                    self.slots[i].stats.last_error = Some(e.to_string());
+                    if attempt < policy.retries {
+                        attempt += 1;
+                        self.slots[i].stats.retries += 1;
+                        metrics::counter!("dolphin_service_retries_total", "service" => name)
+                            .increment(1);
+                        tokio::time::sleep(backoff.next_delay()).await;
+                        continue;
+                    }
+                    self.slots[i].stats.failures += 1;
+                    let can_restart = !restarted
+                        && self.slots[i].stats.restarts
+                            < u64::from(self.slots[i].spec.max_restarts);
+                    if can_restart && self.slots[i].factory.is_some() {
+                        restarted = true;
+                        self.slots[i].stats.restarts += 1;
+                        metrics::counter!("dolphin_service_restarts_total", "service" => name)
+                            .increment(1);
+                        tracing::warn!(service = name, "restarting");
+                        self.slots[i].svc = None;
+                        if self.build(i, t).await.is_ok() {
+                            self.slots[i].stats.starts += 1;
+                            attempt = 0;
+                            continue;
+                        }
+                    }
+                    // Left down: no heartbeat, no work, until the supervisor is restarted.
+                    tracing::error!(service = name, error = %e, "service down");
+                    self.slots[i].svc = None;
+                    self.slots[i].stats.state = "down".into();
+                    let ev = BusEvent::ServiceHealth {
+                        service: name.into(),
+                        up: false,
+                    };
+                    self.dispatch(ev, t);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn dispatch(&mut self, ev: BusEvent, t: EventMs) {
+        for s in &mut self.slots {
+            if let Some(svc) = s.svc.as_mut() {
+                svc.on_event(&ev, t);
+            }
+        }
+        self.pending.push(ev);
+    }
+
+    /// Writes the heartbeat of every live service and member with `phase`.
+    pub fn beat_all(&mut self, t: EventMs, phase: &str) -> Result<(), ServiceError> {
+        for i in 0..self.slots.len() {
+            let s = &self.slots[i];
+            let alive = s.spec.enabled
+                && (s.svc.is_some() || (s.factory.is_none() && s.stats.state == "running"));
+            if alive || (phase == "stopped" && s.spec.enabled) {
+                self.beat(i, t, phase)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn beat(&mut self, i: usize, t: EventMs, phase: &str) -> Result<(), ServiceError> {
+        let pid = self.ctx.pid;
+        let s = &mut self.slots[i];
+        let hb = Heartbeat {
+            ts: t as f64 / 1000.0,
+            phase: phase.into(),
+            service: s.name.into(),
+            pid,
+        };
+        let json = serde_json::to_string(&hb).expect("serializable");
+        // A failed heartbeat write is the watchdog's business (the beat is missing), not a
+        // reason to stop the service.
+        if let Err(e) = self.ctx.store.beat(s.name, &json) {
+            s.stats.last_error = Some(format!("heartbeat: {e}"));
+            return Ok(());
+        }
+        s.stats.heartbeats += 1;
+        s.stats.last_heartbeat_ms = Some(t);
+        let log = s.last_logged_phase != phase
+            || s.last_logged_beat
+                .is_none_or(|l| t - l >= self.heartbeat_log_ms);
+        if log {
+            s.last_logged_beat = Some(t);
+            s.last_logged_phase = phase.into();
+            self.ctx.files.append(Trace::Heartbeats, &hb)?;
+        }
+        Ok(())
+    }
+
+    /// Marks a member (the trader) stopped or running.
+    pub fn set_member_state(&mut self, name: &str, state: &str) {
+        if let Some(s) = self.slots.iter_mut().find(|s| s.name == name) {
+            s.stats.state = state.into();
+        }
+    }
+
+    /// Counts a member's own retry or error (the trader's day loads and store writes).
+    pub fn member_error(&mut self, name: &str, retried: bool, error: &str) {
+        if let Some(s) = self.slots.iter_mut().find(|s| s.name == name) {
+            if retried {
+                s.stats.retries += 1;
+            } else {
+                s.stats.failures += 1;
+            }
+            s.stats.last_error = Some(error.into());
+        }
+    }
+
+    /// Every service's counters, in start order.
+    pub fn stats(&self) -> Vec<ServiceStats> {
+        self.slots.iter().map(|s| s.stats.clone()).collect()
+    }
+
+    /// Input lines of every service for the plan.
+    pub fn describe(&self) -> Vec<(String, ServiceStats, Vec<String>)> {
+        self.slots
+            .iter()
+            .map(|s| {
+                (
+                    s.name.to_string(),
+                    s.stats.clone(),
+                    s.svc.as_ref().map(|v| v.describe()).unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+}

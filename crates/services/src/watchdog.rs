@@ -1,0 +1,345 @@
+//! The system watchdog (B §16.3, §11; SPEC §8): every 60 s of event time, and at once when a
+//! sensor changes (a position opens or closes, the MC status changes, a service goes down), it
+//! reads its sensors from the store, runs the Survival Stack (hysteresis, bounded recovery),
+//! writes the posture to `DOLPHIN_SAFETY` by compare-and-set and appends the readings to
+//! `posture_trace.jsonl` (`{"ts_ms", <SensorReadings>}`, the format `dolphin backtest
+//! --posture-trace` reads, so the backtest recomputes the same states).
+//!
+//! Sensors (a sensor that cannot be read counts as its worst value, never as healthy):
+//! * Cat1: `hz_nodes` = 1 when the store answers, else 0; `heartbeat_age_s` = the oldest
+//!   heartbeat (event time) among the running services and the trader (missing = 1e9 s).
+//! * Cat2: MC status from `DOLPHIN_FEATURES["mc_forewarner"]` (unreadable = RED; when no MC
+//!   flow is configured the sensor is not installed and reads OK); staleness = hours since the
+//!   newest scan in `DOLPHIN_FEATURES["latest_eigen_scan"]` (before the first scan: since the
+//!   watchdog started).
+//! * Cat3: OB health from the ten shard maps when `ob_required` (median depth quality and fill
+//!   probability; stale when no entry is newer than 60 s); not installed otherwise.
+//! * Cat4: no DVOL spike feed exists yet: not installed (healthy).
+//! * Cat5: drawdown of equity (capital + the open position marked to the newest scan price)
+//!   from the peak of the initial capital, every daily capital in `DOLPHIN_PNL_BLUE` and
+//!   every capital seen in `DOLPHIN_STATE_BLUE["latest"]`.
+
+use crate::acb_processor::KEY_EXTERNAL_FACTORS;
+use crate::error::ServiceError;
+use crate::mc_flow::{KEY_MC_FOREWARNER, McPublication};
+use crate::run_files::Trace;
+use crate::schedule::{Cadence, EventMs};
+use crate::service::{BoxFuture, BusEvent, Ctx, Service};
+use dolphin_core::{Direction, date_of_ms};
+use dolphin_engine::McStatus;
+use dolphin_risk::{SensorReadings, SurvivalConfig, SurvivalStack};
+use dolphin_store::schema::{
+    DOLPHIN_FEATURES, DOLPHIN_HEARTBEAT, DOLPHIN_PNL_BLUE, DOLPHIN_STATE_BLUE, KEY_LATEST,
+    KEY_LATEST_EIGEN_SCAN, SafetyValue, read_safety, write_safety,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+const WORST_AGE_S: f64 = 1e9;
+const WORST_STALENESS_H: f64 = 1e6;
+
+/// One posture-trace line.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TraceLine {
+    pub ts_ms: EventMs,
+    #[serde(flatten)]
+    pub readings: SensorReadings,
+}
+
+/// The fields of `latest_eigen_scan` the watchdog needs (serde skips the rest cheaply).
+#[derive(Deserialize)]
+struct ScanHead {
+    timestamp: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct ScanPrices {
+    #[serde(default)]
+    asset_prices: BTreeMap<String, f64>,
+}
+
+/// The fields of the trader's state the drawdown sensor needs.
+#[derive(Deserialize)]
+struct StateHead {
+    capital: f64,
+    ts_ms: i64,
+    position: Option<PositionHead>,
+}
+
+#[derive(Deserialize)]
+struct PositionHead {
+    asset: String,
+    direction: Direction,
+    entry_price: f64,
+    notional: f64,
+}
+
+#[derive(Deserialize)]
+struct BeatHead {
+    ts: f64,
+}
+
+pub struct Watchdog {
+    cadence: Cadence,
+    next: Option<EventMs>,
+    trigger: Option<EventMs>,
+    stack: SurvivalStack,
+    last_ts: Option<EventMs>,
+    started_ms: EventMs,
+    services: Vec<&'static str>,
+    mc_installed: bool,
+    peak: f64,
+    last_written: Option<SafetyValue>,
+    pub evaluations: u64,
+}
+
+impl Watchdog {
+    pub const NAME: &'static str = "watchdog";
+
+    /// Starts at `t`: the stack is rebuilt from the run's own posture trace up to `t` (so a
+    /// restarted watchdog continues the same hysteresis state), the peak from the daily
+    /// results before `t`'s date.
+    pub fn start(
+        ctx: &Ctx,
+        t: EventMs,
+        services: Vec<&'static str>,
+        mc_installed: bool,
+        previous: &[TraceLine],
+    ) -> Result<Self, ServiceError> {
+        let cadence = Cadence::parse(&ctx.cfg.watchdog.cadence)?;
+        let mut stack = SurvivalStack::new(SurvivalConfig::default())?;
+        let mut last_ts = None;
+        for l in previous.iter().filter(|l| l.ts_ms <= t) {
+            let dt = last_ts.map_or(0.0, |p: EventMs| (l.ts_ms - p) as f64 / 60_000.0);
+            stack.update(&l.readings, dt)?;
+            last_ts = Some(l.ts_ms);
+        }
+        let today = date_of_ms(t);
+        let mut peak = ctx.engine.initial_capital;
+        for (date, json) in ctx.store.get_all(DOLPHIN_PNL_BLUE)? {
+            if date.as_str() < today.to_string().as_str()
+                && let Some(c) = serde_json::from_str::<serde_json::Value>(&json)
+                    .ok()
+                    .and_then(|v| v["capital"].as_f64())
+            {
+                peak = peak.max(c);
+            }
+        }
+        Ok(Self {
+            next: cadence.at_or_after(t),
+            cadence,
+            trigger: None,
+            stack,
+            last_ts,
+            started_ms: t,
+            services,
+            mc_installed,
+            peak,
+            last_written: None,
+            evaluations: 0,
+        })
+    }
+
+    /// Reads every sensor at event time `t` (module doc).
+    pub fn read_sensors(&mut self, ctx: &Ctx, t: EventMs) -> SensorReadings {
+        let store = &ctx.store;
+        let hz_nodes = u32::from(store.get(DOLPHIN_FEATURES, KEY_EXTERNAL_FACTORS).is_ok());
+        let heartbeat_age_s = match store.get_all(DOLPHIN_HEARTBEAT) {
+            Ok(all) => {
+                let mut worst: f64 = 0.0;
+                for name in &self.services {
+                    let age = all
+                        .get(*name)
+                        .and_then(|j| serde_json::from_str::<BeatHead>(j).ok())
+                        // A beat stamped after `t` is another process's (a previous run of a
+                        // resumed replay), not this one's: missing.
+                        .filter(|h| h.ts <= t as f64 / 1000.0)
+                        .map_or(WORST_AGE_S, |h| t as f64 / 1000.0 - h.ts);
+                    metrics::gauge!("dolphin_heartbeat_age_seconds", "service" => *name).set(age);
+                    worst = worst.max(age);
+                }
+                worst
+            }
+            Err(_) => WORST_AGE_S,
+        };
+        let mc_status = if !self.mc_installed {
+            McStatus::Ok
+        } else {
+            match store.get(DOLPHIN_FEATURES, KEY_MC_FOREWARNER) {
+                Ok(Some(j)) => serde_json::from_str::<McPublication>(&j)
+                    .map(|p| p.status)
+                    .unwrap_or(McStatus::Red),
+                _ => McStatus::Red,
+            }
+        };
+        let scan_json = store.get(DOLPHIN_FEATURES, KEY_LATEST_EIGEN_SCAN);
+        let scan = match &scan_json {
+            // A scan stamped after `t` is a previous process's (a resumed replay): absent.
+            Ok(Some(j)) => serde_json::from_str::<ScanHead>(j).ok().map(|h| ScanHead {
+                timestamp: h.timestamp.filter(|ts| *ts <= t),
+            }),
+            Ok(None) => Some(ScanHead { timestamp: None }),
+            Err(_) => None,
+        };
+        let staleness_hours = match &scan {
+            Some(s) => {
+                let newest = s.timestamp.unwrap_or(self.started_ms).max(self.started_ms);
+                ((t - newest).max(0) as f64) / 3_600_000.0
+            }
+            None => WORST_STALENESS_H,
+        };
+        let (ob_stale, depth_quality, fill_prob) = if ctx.cfg.ob_required {
+            ob_health(ctx, t)
+        } else {
+            (false, 1.0, 1.0)
+        };
+        let drawdown = match store.get(DOLPHIN_STATE_BLUE, KEY_LATEST) {
+            Ok(state) => {
+                let state = state
+                    .and_then(|j| serde_json::from_str::<StateHead>(&j).ok())
+                    .filter(|s| s.ts_ms <= t);
+                match state {
+                    Some(s) => {
+                        let mut equity = s.capital;
+                        self.peak = self.peak.max(s.capital);
+                        if let Some(p) = &s.position {
+                            let fresh = scan.as_ref().is_some_and(|h| h.timestamp.is_some());
+                            let mark = scan_json
+                                .as_ref()
+                                .ok()
+                                .and_then(|j| j.as_deref())
+                                .filter(|_| fresh)
+                                .and_then(|j| serde_json::from_str::<ScanPrices>(j).ok())
+                                .and_then(|sc| sc.asset_prices.get(&p.asset).copied())
+                                .filter(|m| m.is_finite() && *m > 0.0)
+                                .unwrap_or(p.entry_price);
+                            let ret = match p.direction {
+                                Direction::Short => (p.entry_price - mark) / p.entry_price,
+                                Direction::Long => (mark - p.entry_price) / p.entry_price,
+                            };
+                            equity += ret * p.notional;
+                        }
+                        if self.peak > 0.0 {
+                            ((self.peak - equity) / self.peak).clamp(0.0, 1.0)
+                        } else {
+                            1.0
+                        }
+                    }
+                    None => 0.0,
+                }
+            }
+            Err(_) => 1.0,
+        };
+        SensorReadings {
+            hz_nodes,
+            heartbeat_age_s,
+            mc_status,
+            staleness_hours,
+            ob_stale,
+            depth_quality,
+            fill_prob,
+            dvol_spike: false,
+            t_since_spike_min: None,
+            drawdown,
+        }
+    }
+}
+
+/// Cat3 from the shard maps: (stale, median depth quality, median fill probability).
+fn ob_health(ctx: &Ctx, t: EventMs) -> (bool, f64, f64) {
+    let mut dq = Vec::new();
+    let mut fp = Vec::new();
+    let mut newest: Option<i64> = None;
+    for map in dolphin_store::SHARD_MAPS {
+        let Ok(all) = ctx.store.get_all(map) else {
+            return (true, 0.0, 0.0);
+        };
+        for json in all.values() {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(json) else {
+                continue;
+            };
+            if let Some(x) = v["depth_quality"].as_f64() {
+                dq.push(x);
+            }
+            if let Some(x) = v["fill_probability"].as_f64() {
+                fp.push(x);
+            }
+            let ts = v["ts_ms"].as_i64().or_else(|| v["timestamp_ms"].as_i64());
+            newest = newest.max(ts);
+        }
+    }
+    let stale = newest.is_none_or(|n| t - n > 60_000) || dq.is_empty();
+    let med =
+        |v: &[f64]| dolphin_core::median(v, dolphin_core::NanRule::SkipNonFinite).unwrap_or(0.0);
+    (stale, med(&dq), med(&fp))
+}
+
+impl Service for Watchdog {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+    fn next_due(&self) -> Option<EventMs> {
+        match (self.next, self.trigger) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+    fn run<'a>(
+        &'a mut self,
+        ctx: &'a Ctx,
+        t: EventMs,
+    ) -> BoxFuture<'a, Result<Vec<BusEvent>, ServiceError>> {
+        Box::pin(async move {
+            let readings = self.read_sensors(ctx, t);
+            let dt = self.last_ts.map_or(0.0, |p| (t - p) as f64 / 60_000.0);
+            let state = self.stack.update(&readings, dt)?;
+            self.last_ts = Some(t);
+            self.evaluations += 1;
+            ctx.files
+                .append(Trace::PostureTrace, &TraceLine { ts_ms: t, readings })?;
+            let new = SafetyValue {
+                posture: state.posture,
+                rm: state.rm,
+                extra: Default::default(),
+            };
+            if self.last_written.as_ref() != Some(&new) {
+                let expected = match &self.last_written {
+                    Some(v) => Some(v.clone()),
+                    None => read_safety(ctx.store.as_ref())?,
+                };
+                if !write_safety(ctx.store.as_ref(), expected.as_ref(), &new)? {
+                    // Another writer moved the cell: take its value as the expectation once.
+                    let current = read_safety(ctx.store.as_ref())?;
+                    if !write_safety(ctx.store.as_ref(), current.as_ref(), &new)? {
+                        return Err(ServiceError::service(
+                            Self::NAME,
+                            "DOLPHIN_SAFETY changed under the watchdog twice (another writer?)",
+                        ));
+                    }
+                }
+                self.last_written = Some(new);
+                metrics::gauge!("dolphin_posture_rm").set(state.rm);
+            }
+            self.trigger = None;
+            self.next = self.cadence.next_after(t);
+            Ok(Vec::new())
+        })
+    }
+    fn on_event(&mut self, ev: &BusEvent, t: EventMs) {
+        if matches!(
+            ev,
+            BusEvent::PositionChanged
+                | BusEvent::McPublished { .. }
+                | BusEvent::ServiceHealth { .. }
+        ) {
+            self.trigger = Some(t);
+        }
+    }
+    fn describe(&self) -> Vec<String> {
+        vec![
+            format!("{} and on sensor changes", self.cadence.describe()),
+            format!("heartbeats of: {}", self.services.join(", ")),
+            "reads DOLPHIN_HEARTBEAT, DOLPHIN_FEATURES, DOLPHIN_STATE_BLUE, DOLPHIN_PNL_BLUE; writes DOLPHIN_SAFETY (CAS), posture_trace.jsonl".into(),
+        ]
+    }
+}

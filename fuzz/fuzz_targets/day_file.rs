@@ -1,0 +1,17 @@
+//! Day-file reader (parquet via arrow-rs, SPEC §3; crates/data/src/day_file.rs) and the
+//! day-file input rule (day_check.rs) on arbitrary bytes: an error or a frame, never a panic
+//! or an unbounded allocation.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use std::path::Path;
+
+fuzz_target!(|data: &[u8]| {
+    let path = Path::new("2025-05-05.parquet");
+    if let Ok(frame) = dolphin_data::read_day_file_bytes(path, data.to_vec()) {
+        frame
+            .check_shape()
+            .expect("a frame read back has a consistent shape");
+        let _ = dolphin_data::check_day_frame(path, &frame);
+    }
+});

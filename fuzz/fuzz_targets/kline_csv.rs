@@ -1,0 +1,24 @@
+//! Kline CSV reader (SPEC §6; crates/data/src/klines.rs) on arbitrary bytes: an error or a
+//! result, never a panic; every accepted row has a close that is NaN or a price > 0.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use std::path::Path;
+
+fuzz_target!(|data: &[u8]| {
+    // The first byte picks the interval of the file name (the grid rules differ by interval).
+    let (name, body) = match data.split_first() {
+        Some((b, rest)) if b % 3 == 0 => ("FUZZUSDT-1s.csv", rest),
+        Some((b, rest)) if b % 3 == 1 => ("FUZZUSDT-3d.csv", rest),
+        _ => ("FUZZUSDT-1m.csv", data),
+    };
+    if let Ok(f) = dolphin_data::parse_kline_csv(Path::new(name), body) {
+        assert!(!f.rows.is_empty());
+        assert!(f.rows.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(
+            f.rows
+                .iter()
+                .all(|&(_, c)| c.is_nan() || (c.is_finite() && c > 0.0))
+        );
+    }
+});
