@@ -79,7 +79,9 @@
       const tr = t.insertRow();
       const th = document.createElement("th"); th.className = "l"; th.textContent = k; tr.appendChild(th);
       const td = tr.insertCell();
-      td.textContent = typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(k.includes("price") ? 6 : 2)) : JSON.stringify(v);
+      if (k === "unrealized_pnl" || k === "notional") td.textContent = fmt2(v);
+      else if (typeof v === "number") td.textContent = Number.isInteger(v) ? String(v) : String(v);
+      else td.textContent = typeof v === "string" ? v : JSON.stringify(v);
       if (k === "unrealized_pnl") { td.id = "position-pnl"; td.dataset.v = String(v); td.className = v < 0 ? "neg" : "pos"; }
     }
     el.appendChild(t);

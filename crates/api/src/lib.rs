@@ -18,7 +18,7 @@ pub mod token;
 pub mod views;
 
 pub use error::ApiError;
-pub use server::{ApiConfig, ApiHandle, Auth, spawn};
+pub use server::{ApiConfig, ApiHandle, ApiThread, Auth, spawn};
 pub use snapshot::Snapshot;
 
 /// The store crate, for callers that open a store to hand to [`ApiConfig`].

@@ -219,3 +219,75 @@ async fn watch_loop(
         }
     }
 }
+
+/// A server on its own thread and tokio runtime, for callers without one (`dolphin serve
+/// --api`): stops when dropped.
+pub struct ApiThread {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    join: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ApiThread {
+    /// Binds `cfg.bind` and serves on a dedicated thread (2 runtime workers: the API never
+    /// takes more than that from the process it watches).
+    pub fn start(cfg: ApiConfig) -> Result<Self, ApiError> {
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let join = std::thread::Builder::new()
+            .name("dolphin-api".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("dolphin-api-rt")
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = addr_tx.send(Err(ApiError::Bind {
+                            addr: cfg.bind,
+                            source: e,
+                        }));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    match spawn(cfg) {
+                        Ok(h) => {
+                            let _ = addr_tx.send(Ok(h.addr));
+                            let _ = stop_rx.await;
+                            h.shutdown().await;
+                        }
+                        Err(e) => {
+                            let _ = addr_tx.send(Err(e));
+                        }
+                    }
+                });
+            })
+            .map_err(|source| ApiError::Bind {
+                addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+                source,
+            })?;
+        let addr = addr_rx.recv().map_err(|_| ApiError::Bind {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            source: std::io::Error::other("the API thread ended before binding"),
+        })??;
+        Ok(Self {
+            addr,
+            stop: Some(stop_tx),
+            join: Some(join),
+        })
+    }
+}
+
+impl Drop for ApiThread {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(j) = self.join.take() {
+            let _ = j.join();
+        }
+    }
+}

@@ -7,7 +7,8 @@ use dolphin_report::RunDir;
 use dolphin_store::SystemMemory;
 use dolphin_store::schema::{
     AcbBoostValue, DOLPHIN_FEATURES, DOLPHIN_HEARTBEAT, DOLPHIN_PNL_BLUE, DOLPHIN_STATE_BLUE,
-    KEY_ACB_BOOST, KEY_LATEST, KEY_LATEST_NAUTILUS, SafetyValue, get_json, read_safety,
+    EigenScanValue, KEY_ACB_BOOST, KEY_LATEST, KEY_LATEST_EIGEN_SCAN, KEY_LATEST_NAUTILUS,
+    SafetyValue, get_json, read_safety,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -30,6 +31,9 @@ pub struct StoreView {
     pub pnl: BTreeMap<String, Value>,
     /// `DOLPHIN_HEARTBEAT` by service: the value and its age by the store's clock (s).
     pub heartbeats: BTreeMap<String, (Value, Option<f64>)>,
+    /// Prices of the live scan (`DOLPHIN_FEATURES["latest_eigen_scan"].asset_prices`), the
+    /// mark for an open position's unrealized PnL.
+    pub scan_prices: BTreeMap<String, f64>,
     /// The last error reading the store (the view keeps what was read before it).
     pub error: Option<String>,
 }
@@ -51,6 +55,8 @@ impl StoreView {
         self.safety = read_safety(mem)?;
         self.acb = get_json(mem, DOLPHIN_FEATURES, KEY_ACB_BOOST)?;
         self.state = get_json(mem, DOLPHIN_STATE_BLUE, KEY_LATEST)?;
+        let scan: Option<EigenScanValue> = get_json(mem, DOLPHIN_FEATURES, KEY_LATEST_EIGEN_SCAN)?;
+        self.scan_prices = scan.map(|s| s.asset_prices).unwrap_or_default();
         self.state_nautilus = get_json(mem, DOLPHIN_STATE_BLUE, KEY_LATEST_NAUTILUS)?;
         for (k, s) in mem.get_all(DOLPHIN_PNL_BLUE)? {
             if let Ok(j) = serde_json::from_str(&s) {

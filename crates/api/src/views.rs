@@ -149,6 +149,20 @@ pub fn position(s: &Snapshot) -> Value {
     };
     let mut pos = pos;
     if let Some(o) = pos.as_object_mut() {
+        // No mark in the record: the live scan's price of the asset (S §10 latest_eigen_scan).
+        let has_mark = ["mark_price", "last_price", "price"]
+            .iter()
+            .any(|k| o.contains_key(*k));
+        if !has_mark {
+            let mark = o
+                .get("asset")
+                .and_then(Value::as_str)
+                .and_then(|a| s.store.scan_prices.get(a))
+                .copied();
+            if let Some(m) = mark {
+                o.insert("mark_price".into(), json!(m));
+            }
+        }
         if !o.contains_key("unrealized_pnl") {
             if let Some(u) = unrealized(o) {
                 o.insert("unrealized_pnl".into(), json!(u));
@@ -307,8 +321,12 @@ pub fn health(s: &Snapshot) -> Value {
             "starts",
             "restarts",
             "retries",
+            "failures",
+            "runs",
             "last_error",
             "last_heartbeat",
+            "last_heartbeat_ms",
+            "cadence",
             "state",
             "status",
         ] {

@@ -87,7 +87,7 @@ fn bad_archives_are_named() {
     let e = dolphin_data::parse_npy(b"\x93NUMPY\x02\x00\xff\xff\xff\xff{").unwrap_err();
     assert_eq!(e, "truncated header");
     let mut h = "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }".to_string();
-    while (10 + h.len() + 1) % 64 != 0 {
+    while !(10 + h.len() + 1).is_multiple_of(64) {
         h.push(' ');
     }
     h.push('\n');
@@ -128,7 +128,7 @@ fn ng3_infinite_value_is_left_out_with_a_warning() {
     let day = dir.path().join("2025-05-07");
     std::fs::create_dir(&day).unwrap();
     let mut h = "{'descr': '<f8', 'fortran_order': False, 'shape': (), }".to_string();
-    while (10 + h.len() + 1) % 64 != 0 {
+    while !(10 + h.len() + 1).is_multiple_of(64) {
         h.push(' ');
     }
     h.push('\n');

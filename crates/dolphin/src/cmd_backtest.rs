@@ -76,6 +76,9 @@ pub struct Args {
     /// if its champion parameter hash matches this config.
     #[arg(long)]
     resume: bool,
+    /// Also write the HTML tear sheet (report.html) beside the other outputs.
+    #[arg(long)]
+    report: bool,
     /// Take each date's ACB value and every sub-day update from a `dolphin serve` trace
     /// (acb.jsonl), on the bars it records (instead of --indicators/--funding).
     #[arg(long, conflicts_with_all = ["indicators", "funding"])]
@@ -196,6 +199,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             &a.out.join("acb.jsonl"),
             &dolphin_runtime::report::jsonl(ex),
         )?;
+    }
+    if a.report {
+        crate::cmd_report::write_report(&a.out, &a.out.join("report.html"))?;
     }
     let s = &result.summary;
     let mut rows = vec![

@@ -1,14 +1,17 @@
 //! `dolphin`: the command line of DOLPHIN.
 
+mod cmd_api;
 mod cmd_backtest;
 mod cmd_check;
 mod cmd_exchange;
 mod cmd_mc;
 mod cmd_ob;
 mod cmd_paper;
+mod cmd_report;
 mod cmd_scan;
 mod cmd_serve;
 mod cmd_sweep;
+mod cmd_top;
 mod cmd_worker;
 mod inputs;
 mod paths;
@@ -40,6 +43,12 @@ enum Command {
     /// Paper trading on live Binance data in a NautilusTrader LiveNode (`--dry-run` builds and
     /// validates it without connecting).
     Paper(cmd_paper::Args),
+    /// HTML tear sheet of a backtest or serve output folder (self-contained, no network).
+    Report(cmd_report::Args),
+    /// HTTP API, live dashboard and Prometheus /metrics over a run folder (and its store).
+    Api(cmd_api::Args),
+    /// Terminal UI over the API: capital, posture, ACB, MC, position, trades, heartbeats.
+    Top(cmd_top::Args),
     /// The supervised system: ACB processor, watchdog, MC flow and the trader on one
     /// event-time clock (`--replay DIR` or `--live`; `--dry-run` prints the plan).
     Serve(cmd_serve::Args),
@@ -62,6 +71,9 @@ fn main() -> anyhow::Result<()> {
         Command::Mc(a) => cmd_mc::run(a),
         Command::Ob(a) => cmd_ob::run(a),
         Command::Paper(a) => cmd_paper::run(a),
+        Command::Report(a) => cmd_report::run(a),
+        Command::Api(a) => cmd_api::run(a),
+        Command::Top(a) => cmd_top::run(a),
         Command::Serve(a) => cmd_serve::run(a),
         Command::Exchange(a) => cmd_exchange::run(a),
         Command::Sweep(a) => cmd_sweep::run(a),

@@ -413,7 +413,7 @@ fn scan_rejects_ragged_unordered_and_mixed_klines() {
     std::fs::rename(&p, dir.join("BTCUSDT-5m.csv")).unwrap();
     rejected(
         &["scan", "--klines", s(&dir), "--out", s(&out)],
-        &["interval 5m differs"],
+        &["BTCUSDT-5m.csv", "differs from"],
     );
     assert!(!out.exists());
 }

@@ -327,33 +327,37 @@ impl Shared {
         }
     }
 
-    fn symbol_param(&self, q: &HashMap<String, String>) -> Result<String, Response> {
+    fn symbol_param(&self, q: &HashMap<String, String>) -> Result<String, Box<Response>> {
         let s = q
             .get("symbol")
             .ok_or_else(|| {
-                json_err(
+                Box::new(json_err(
                     StatusCode::BAD_REQUEST,
                     -1102,
                     "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.",
-                )
+                ))
             })?
             .to_ascii_uppercase();
         if !self.infos.contains_key(&s) {
-            return Err(json_err(StatusCode::BAD_REQUEST, -1121, "Invalid symbol."));
+            return Err(Box::new(json_err(
+                StatusCode::BAD_REQUEST,
+                -1121,
+                "Invalid symbol.",
+            )));
         }
         Ok(s)
     }
 }
 
-fn int_param(q: &HashMap<String, String>, k: &str) -> Result<Option<i64>, Response> {
+fn int_param(q: &HashMap<String, String>, k: &str) -> Result<Option<i64>, Box<Response>> {
     q.get(k)
         .map(|v| {
             v.parse::<i64>().map_err(|_| {
-                json_err(
+                Box::new(json_err(
                     StatusCode::BAD_REQUEST,
                     -1100,
                     &format!("Illegal characters found in parameter '{k}'; legal range is '^[0-9]{{1,20}}$'."),
-                )
+                ))
             })
         })
         .transpose()
@@ -374,11 +378,11 @@ async fn depth(State(s): State<Arc<Shared>>, Query(q): Params) -> Response {
     s.rest_delay().await;
     let sym = match s.symbol_param(&q) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let limit = match int_param(&q, "limit") {
         Ok(l) => l.unwrap_or(500),
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if ![5, 10, 20, 50, 100, 500, 1000].contains(&limit) {
         return json_err(
@@ -486,7 +490,7 @@ async fn premium_index(State(s): State<Arc<Shared>>, Query(q): Params) -> Respon
     if q.contains_key("symbol") {
         match s.symbol_param(&q) {
             Ok(sym) => json_ok(premium_entry(&s, &sym, &m).to_string()),
-            Err(r) => r,
+            Err(r) => *r,
         }
     } else {
         let all: Vec<_> = s.infos.keys().map(|k| premium_entry(&s, k, &m)).collect();
@@ -498,7 +502,7 @@ async fn funding_rate(State(s): State<Arc<Shared>>, Query(q): Params) -> Respons
     s.rest_delay().await;
     let sym = match s.symbol_param(&q) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (start, end, limit) = match (
         int_param(&q, "startTime"),
@@ -506,7 +510,7 @@ async fn funding_rate(State(s): State<Arc<Shared>>, Query(q): Params) -> Respons
         int_param(&q, "limit"),
     ) {
         (Ok(a), Ok(b), Ok(c)) => (a, b, c.unwrap_or(100).clamp(1, 1000) as usize),
-        (Err(r), _, _) | (_, Err(r), _) | (_, _, Err(r)) => return r,
+        (Err(r), _, _) | (_, Err(r), _) | (_, _, Err(r)) => return *r,
     };
     let clock = s.clock();
     let end = end.unwrap_or(clock).min(clock);
@@ -546,7 +550,7 @@ async fn klines(State(s): State<Arc<Shared>>, Query(q): Params) -> Response {
     s.rest_delay().await;
     let sym = match s.symbol_param(&q) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if q.get("interval").map(String::as_str) != Some("1m") {
         return json_err(
@@ -561,7 +565,7 @@ async fn klines(State(s): State<Arc<Shared>>, Query(q): Params) -> Response {
         int_param(&q, "limit"),
     ) {
         (Ok(a), Ok(b), Ok(c)) => (a, b, c.unwrap_or(500).clamp(1, 1500) as usize),
-        (Err(r), _, _) | (_, Err(r), _) | (_, _, Err(r)) => return r,
+        (Err(r), _, _) | (_, Err(r), _) | (_, _, Err(r)) => return *r,
     };
     let closed = s
         .market

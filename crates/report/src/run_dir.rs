@@ -192,9 +192,14 @@ fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, ReportError>
     }
 }
 
-/// Event time of a record: `ts_ms` (ms), else `ts` (Unix seconds, as heartbeats write it).
+/// Event time of a record: `ts_ms` or `applied_ts` (ms; serve's decision traces), else `ts`
+/// (Unix seconds, as heartbeats write it).
 pub fn ts_ms_of(v: &Value) -> Option<i64> {
-    if let Some(ms) = v.get("ts_ms").and_then(Value::as_i64) {
+    if let Some(ms) = v
+        .get("ts_ms")
+        .or_else(|| v.get("applied_ts"))
+        .and_then(Value::as_i64)
+    {
         return Some(ms);
     }
     v.get("ts")

@@ -107,9 +107,9 @@ impl TrialConfig {
     pub fn validate(&self) -> Result<(), ResearchError> {
         self.engine
             .validate()
-            .map_err(|message| ResearchError::BadValue {
+            .map_err(|e| ResearchError::BadValue {
                 path: "engine".into(),
-                message,
+                message: e.to_string(),
             })?;
         self.acb
             .params

@@ -5,12 +5,12 @@
 
 use dolphin_core::DayFrame;
 use dolphin_data::KlinePanel;
-use dolphin_runtime::providers::Providers;
 use dolphin_research::causal_acb::{Settlements, ThresholdMode};
 use dolphin_research::lookahead::{LookaheadOptions, Source, check, project_scan};
 use dolphin_research::replay::{replay, run_trial};
 use dolphin_research::sweep::{SweepState, finish, run_local};
 use dolphin_research::{ResearchData, ResearchError, SweepSpec, TrialConfig};
+use dolphin_runtime::providers::Providers;
 use dolphin_runtime::{SystemConfig, day_files, run_backtest};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -112,7 +112,10 @@ pub fn explain_acb(acb: &AdaptiveCircuitBreaker, files: &[(UtcDate, PathBuf)]) -
 /// Loads a posture trace; it answers each date's context at its 00:00 UTC
 /// ([`crate::providers::PostureSource`]). A trace without readings is an error; readings that
 /// repeat the previous one's `ts_ms` are applied in file order and each is a warning.
-pub fn posture_trace(path: &Path, warnings: &mut InputWarnings) -> Result<PostureTrace, LayerError> {
+pub fn posture_trace(
+    path: &Path,
+    warnings: &mut InputWarnings,
+) -> Result<PostureTrace, LayerError> {
     let trace = PostureTrace::load(path, SurvivalConfig::default())?;
     if trace.points().is_empty() {
         return Err(LayerError::EmptyPostureTrace {

@@ -292,13 +292,17 @@ mod tests {
             mc_envelope: Some(PathBuf::from("/nonexistent/envelope.json")),
             ..Default::default()
         };
-        let e = build_providers(&sources, &[], &mut InputWarnings::default()).unwrap_err().to_string();
+        let e = build_providers(&sources, &[], &mut InputWarnings::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("/nonexistent/envelope.json"), "{e}");
         let sources = ProviderSources {
             ob_features: Some(PathBuf::from("/nonexistent/ob.parquet")),
             ..Default::default()
         };
-        let e = build_providers(&sources, &[], &mut InputWarnings::default()).unwrap_err().to_string();
+        let e = build_providers(&sources, &[], &mut InputWarnings::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("/nonexistent/ob.parquet"), "{e}");
     }
 }

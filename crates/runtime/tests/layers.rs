@@ -90,7 +90,8 @@ fn posture_trace_hibernates_a_day() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("trace.jsonl");
     std::fs::write(&path, trace).unwrap();
-    let providers = Providers::none().with_posture(posture_trace(&path, &mut Default::default()).unwrap());
+    let providers =
+        Providers::none().with_posture(posture_trace(&path, &mut Default::default()).unwrap());
     let r = run_backtest(&SystemConfig::blue(), &files, &providers, &mut |_| {}).unwrap();
     let postures: Vec<Posture> = r.days.iter().map(|d| d.posture).collect();
     assert_eq!(&postures[..3], &[Posture::Apex; 3]);
@@ -108,6 +109,9 @@ fn posture_trace_hibernates_a_day() {
     assert!(r.trades.len() <= before.len() + 1);
     // A malformed trace names its file and line.
     std::fs::write(&path, "{\"ts_ms\":1}\nnot json\n").unwrap();
-    let e = posture_trace(&path, &mut Default::default()).err().unwrap().to_string();
+    let e = posture_trace(&path, &mut Default::default())
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("trace.jsonl:1"), "{e}");
 }

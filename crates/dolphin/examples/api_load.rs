@@ -3,7 +3,7 @@
 //! earlier ones finished (no coordinated omission: latency is measured from the scheduled
 //! send time). Prints a table: requests, errors, achieved rate, p50/p90/p99/p99.9/max.
 //!
-//! `cargo run --release -p dolphin-api --example api_load -- --url http://127.0.0.1:8787 \
+//! `cargo run --release -p dolphin --example api_load -- --url http://127.0.0.1:8787 \
 //!     --token-file ~/.config/dolphin/api.token --rate 1000 --secs 30`
 
 use std::sync::Arc;
