@@ -157,6 +157,7 @@ async fn polled_factors_equal_the_table_rules_date_by_date() {
     if indicators.is_some() {
         dates.extend(["2025-05-01", "2025-05-02"]);
     }
+    let funding_only = dolphin_data::load_external_factors(None, Some(&funding_dir)).unwrap();
     let mut funding_seen = 0;
     for d in dates {
         let date: UtcDate = d.parse().unwrap();
@@ -169,6 +170,9 @@ async fn polled_factors_equal_the_table_rules_date_by_date() {
             want.dvol_btc = None;
             want.fng = None;
         }
+        // The poller's funding comes from the exchange's fundingRate endpoint only (served
+        // from `funding_dir`), never from the 8-hourly indicator table.
+        want.funding_btc = funding_only.get(&date).and_then(|f| f.funding_btc);
         want.taker = None;
         assert_eq!(polled, want, "{d}");
         funding_seen += usize::from(polled.funding_btc.is_some());
