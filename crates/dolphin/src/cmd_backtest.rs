@@ -95,6 +95,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if a.engine != EngineKind::Nautilus && (a.redis.is_some() || a.resume) {
         anyhow::bail!("--redis and --resume need --engine nautilus (the actor owns the store)");
     }
+    // Fail before any file is read when Nautilus is asked for but not compiled in.
+    if a.engine == EngineKind::Nautilus && !cfg!(feature = "nautilus") {
+        anyhow::bail!(
+            "--engine nautilus: this dolphin was built without the `nautilus` feature (off by \
+             default); rebuild with `cargo run --release -p dolphin --features nautilus -- \
+             backtest --engine nautilus ...`"
+        );
+    }
     let traces = dolphin_services::Traces::load(
         a.acb_trace.as_deref(),
         a.mc_trace.as_deref(),
@@ -308,7 +316,10 @@ fn run_nautilus(
     _store: &NautilusStore,
     _bar: &ProgressBar,
 ) -> anyhow::Result<(dolphin_runtime::BacktestResult, NoReconciliation)> {
-    anyhow::bail!("this dolphin was built without the `nautilus` feature; rebuild with it")
+    anyhow::bail!(
+        "this dolphin was built without the `nautilus` feature (off by default); rebuild with \
+         `cargo run --release -p dolphin --features nautilus -- backtest --engine nautilus ...`"
+    )
 }
 
 /// Stands in for the reconciliation type when Nautilus is not compiled in.

@@ -136,5 +136,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 #[cfg(not(feature = "nautilus"))]
 #[allow(dead_code)] // the flags are parsed but unused without Nautilus
 pub fn run(_a: Args) -> anyhow::Result<()> {
-    anyhow::bail!("this dolphin was built without the `nautilus` feature; rebuild with it")
+    anyhow::bail!(
+        "this dolphin was built without the `nautilus` feature (off by default); rebuild with \
+         `cargo run --release -p dolphin --features nautilus -- paper ...`"
+    )
 }
