@@ -123,7 +123,6 @@ async fn shutdown_signal() {
 /// Starts the API inside another command (`dolphin serve --api ADDR`) on its own thread,
 /// watching `run_dir` and the command's own store (so an embedded store is visible too).
 /// Stops when the returned value is dropped.
-#[allow(dead_code)]
 pub fn start_in_process(
     server: &ServerArgs,
     run_dir: PathBuf,

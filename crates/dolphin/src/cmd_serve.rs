@@ -52,6 +52,13 @@ pub struct Args {
     /// Check config, champion hash, store, data and every service's inputs; print the plan.
     #[arg(long)]
     dry_run: bool,
+    /// Also serve the observability API and dashboard (docs/OBSERVABILITY.md) from this
+    /// process, reading the services' own store (an embedded store included) and the run
+    /// folder. After a replay ends the API keeps serving until SIGINT/SIGTERM.
+    #[arg(long)]
+    api: bool,
+    #[command(flatten)]
+    api_server: crate::cmd_api::ServerArgs,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -119,16 +126,29 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let stop = Arc::new(AtomicBool::new(false));
-    let report = rt.block_on(async {
+    {
         let flag = stop.clone();
-        tokio::spawn(async move {
+        rt.spawn(async move {
             wait_for_signal().await;
             eprintln!("signal received: finishing the current bar, then writing results");
             flag.store(true, Ordering::SeqCst);
         });
-        dolphin_services::serve(opts, stop.clone()).await
-    });
-    let report = report.context("serve failed")?;
+    }
+    // One store for the services and, with --api, for the API in the same process.
+    let store = dolphin_services::connect_store(&opts.store, &opts.services.store_probe.retry)
+        .context("serve failed")?;
+    let api = if a.api {
+        Some(crate::cmd_api::start_in_process(
+            &a.api_server,
+            a.out.clone(),
+            Some(store.clone()),
+        )?)
+    } else {
+        None
+    };
+    let report = rt
+        .block_on(dolphin_services::serve_with_store(opts, store, stop.clone()))
+        .context("serve failed")?;
     let s = &report.result.summary;
     let t = &report.trader;
     let failing: Vec<String> = report
@@ -206,6 +226,21 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         ("outputs", a.out.display().to_string()),
     ];
     print!("{}", render("DOLPHIN serve", &rows));
+    if let Some(api) = api {
+        if !stop.load(Ordering::SeqCst) {
+            println!(
+                "replay finished; the API stays up on http://{} until SIGINT/SIGTERM",
+                api.addr
+            );
+            use std::io::Write;
+            std::io::stdout().flush()?;
+            while !stop.load(Ordering::SeqCst) {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
+        drop(api);
+        eprintln!("dolphin api: stopped");
+    }
     Ok(())
 }
 

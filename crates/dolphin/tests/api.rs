@@ -489,3 +489,121 @@ fn store_values_are_served_from_a_real_redis() {
     let age = trader["heartbeat_age_s"].as_f64().unwrap();
     assert!((0.0..60.0).contains(&age), "{age}");
 }
+
+/// Reads `child`'s stdout until a line starts with `prefix`; returns that line. Every line is
+/// kept in `seen` for the failure message.
+fn read_until(lines: &mut impl Iterator<Item = std::io::Result<String>>, prefix: &str) -> String {
+    let mut seen = Vec::new();
+    for l in lines.by_ref() {
+        let l = l.expect("stdout");
+        if l.starts_with(prefix) {
+            return l;
+        }
+        seen.push(l);
+    }
+    panic!("no line starting with {prefix:?}; stdout was:\n{}", seen.join("\n"));
+}
+
+/// `dolphin serve --api` (issue 13 acceptance 1, against a real serve run): the API runs inside
+/// the serve process on the services' own embedded store. After the replay its capital and trade
+/// count equal the run's files, its posture (from the store) equals what a files-only
+/// `dolphin api` derives from the run's posture trace, 401 without the token; SIGTERM stops it.
+#[test]
+fn serve_api_answers_for_a_real_serve_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("serve");
+    let token_file = dir.path().join("api.token");
+    let mut child = Child(
+        std::process::Command::new(env!("CARGO_BIN_EXE_dolphin"))
+            .args(["serve", "--replay"])
+            .arg(repo("data/sample/days"))
+            .args(["--speed", "0", "--out"])
+            .arg(&out)
+            .args(["--api", "--bind", "127.0.0.1:0", "--poll-ms", "50"])
+            .arg("--token-file")
+            .arg(&token_file)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start dolphin serve --api"),
+    );
+    let stdout = child.0.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let first = read_until(&mut lines, "dolphin api listening on http://");
+    let addr = first["dolphin api listening on http://".len()..].to_string();
+    read_until(&mut lines, "replay finished; the API stays up");
+    std::thread::spawn(move || for _ in lines {});
+
+    let token = std::fs::read_to_string(&token_file)
+        .unwrap()
+        .trim()
+        .to_string();
+    let base = format!("http://{addr}");
+    let c = Client::new();
+    assert_eq!(get(&c, &format!("{base}/api/v1/status"), None).0, 401);
+    let ex = expected(&out);
+    assert!(ex.trades > 0, "the sample replay trades");
+    // The watcher polls every 50 ms: wait for the snapshot that has read the final files.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        let s = get_json(&c, &format!("{base}/api/v1/status"), &token);
+        if s["trades"].as_u64() == Some(ex.trades as u64) || Instant::now() > deadline {
+            break s;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        close(status["capital"].as_f64().unwrap(), ex.final_capital),
+        "{status}"
+    );
+    assert_eq!(status["trades"].as_u64().unwrap() as usize, ex.trades);
+    assert_eq!(status["days"].as_u64().unwrap() as usize, ex.daily.len());
+    assert_eq!(status["posture"]["source"], "store", "{status}");
+    assert_eq!(status["acb"]["source"], "store", "{status}");
+
+    // The same folder seen from the files alone, by a separate `dolphin api` process.
+    let files_token = dir.path().join("files.token");
+    let (_files_api, files_addr) = start_api(&[
+        "--out",
+        out.to_str().unwrap(),
+        "--store",
+        "none",
+        "--bind",
+        "127.0.0.1:0",
+        "--token-file",
+        files_token.to_str().unwrap(),
+    ]);
+    let ft = std::fs::read_to_string(&files_token)
+        .unwrap()
+        .trim()
+        .to_string();
+    let from_files = get_json(&c, &format!("http://{files_addr}/api/v1/status"), &ft);
+    assert_eq!(from_files["posture"]["source"], "posture_trace.jsonl");
+    assert_eq!(
+        status["posture"]["posture"], from_files["posture"]["posture"],
+        "store posture vs the posture trace: {status} / {from_files}"
+    );
+    assert!(status["posture"]["posture"].is_string());
+    assert_eq!(status["trades"], from_files["trades"]);
+    assert!(close(
+        status["capital"].as_f64().unwrap(),
+        from_files["capital"].as_f64().unwrap()
+    ));
+
+    // SIGTERM: the serve process stops its API and exits cleanly.
+    let pid = child.0.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(st) = child.0.try_wait().unwrap() {
+            assert!(st.success(), "serve --api exit status after SIGTERM: {st}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "serve --api did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

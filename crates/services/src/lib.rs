@@ -33,6 +33,9 @@ pub mod watchdog;
 
 pub use config::{RetryPolicy, ServiceSpec, ServicesConfig};
 pub use error::ServiceError;
-pub use serve::{Mode, PlanRow, ServeOptions, ServeReport, StoreSpec, dry_run, serve};
+pub use serve::{
+    Mode, PlanRow, ServeOptions, ServeReport, StoreSpec, connect_store, dry_run, serve,
+    serve_with_store,
+};
 pub use traced_replay::run_traced_backtest;
 pub use traces::Traces;

@@ -301,6 +301,20 @@ fn plan_rows(opts: &ServeOptions, data_line: &str, factor_dates: usize) -> Vec<P
 
 /// Runs the system until the replay ends or `stop` is set.
 pub async fn serve(opts: ServeOptions, stop: Arc<AtomicBool>) -> Result<ServeReport, ServiceError> {
+    check_champion(&opts.config)?;
+    opts.services.validate()?;
+    let store = connect_store(&opts.store, &opts.services.store_probe.retry)?;
+    serve_with_store(opts, store, stop).await
+}
+
+/// [`serve`] on a store the caller has already connected with [`connect_store`] — so that
+/// another part of the same process (`dolphin serve --api`) can read the very store the
+/// services write, an embedded one included.
+pub async fn serve_with_store(
+    opts: ServeOptions,
+    store: Arc<dyn SystemMemory>,
+    stop: Arc<AtomicBool>,
+) -> Result<ServeReport, ServiceError> {
     let started = Instant::now();
     check_champion(&opts.config)?;
     opts.services.validate()?;
@@ -317,7 +331,6 @@ pub async fn serve(opts: ServeOptions, stop: Arc<AtomicBool>) -> Result<ServeRep
         ));
     };
     let files = replay_files(dir, *from, *to)?;
-    let store = connect_store(&opts.store, &opts.services.store_probe.retry)?;
     let run_files = RunFiles::create(&opts.out)?;
     let cfg = Arc::new(opts.services.clone());
     let ctx = Ctx {
