@@ -147,7 +147,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         None
     };
     let report = rt
-        .block_on(dolphin_services::serve_with_store(opts, store, stop.clone()))
+        .block_on(dolphin_services::serve_with_store(
+            opts,
+            store,
+            stop.clone(),
+        ))
         .context("serve failed")?;
     let s = &report.result.summary;
     let t = &report.trader;
