@@ -501,7 +501,10 @@ fn read_until(lines: &mut impl Iterator<Item = std::io::Result<String>>, prefix:
         }
         seen.push(l);
     }
-    panic!("no line starting with {prefix:?}; stdout was:\n{}", seen.join("\n"));
+    panic!(
+        "no line starting with {prefix:?}; stdout was:\n{}",
+        seen.join("\n")
+    );
 }
 
 /// `dolphin serve --api` (issue 13 acceptance 1, against a real serve run): the API runs inside
@@ -603,7 +606,10 @@ fn serve_api_answers_for_a_real_serve_run() {
             assert!(st.success(), "serve --api exit status after SIGTERM: {st}");
             break;
         }
-        assert!(Instant::now() < deadline, "serve --api did not stop on SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "serve --api did not stop on SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
