@@ -14,8 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde::Deserialize;
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// Shared state of the handlers.
@@ -23,8 +23,41 @@ use tokio::sync::watch;
 pub struct AppState {
     pub snapshot: watch::Receiver<Arc<Snapshot>>,
     pub auth: Auth,
-    pub prometheus: PrometheusHandle,
+    pub prometheus: Arc<MetricsText>,
     pub stopping: watch::Receiver<bool>,
+}
+
+/// How old a rendered `/metrics` text may be when it is served again. Prometheus scrapes every
+/// 15 s by default; rendering the registry (summaries with quantiles) on every request of a
+/// busy dashboard cost more than all other endpoints together.
+pub const METRICS_MAX_AGE: Duration = Duration::from_millis(250);
+
+/// The Prometheus text, rendered at most once per [`METRICS_MAX_AGE`].
+pub struct MetricsText {
+    handle: PrometheusHandle,
+    cached: Mutex<Option<(Instant, Bytes)>>,
+}
+
+impl MetricsText {
+    pub fn new(handle: PrometheusHandle) -> Self {
+        Self {
+            handle,
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// The current text: the cached one when it is fresh enough, else a new rendering.
+    pub fn text(&self) -> Bytes {
+        let mut c = self.cached.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, text)) = c.as_ref()
+            && at.elapsed() < METRICS_MAX_AGE
+        {
+            return text.clone();
+        }
+        let text = Bytes::from(self.handle.render());
+        *c = Some((Instant::now(), text.clone()));
+        text
+    }
 }
 
 impl AppState {
@@ -109,7 +142,7 @@ async fn metrics(State(s): State<AppState>) -> Response {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
-        s.prometheus.render(),
+        s.prometheus.text(),
     )
         .into_response()
 }
@@ -163,18 +196,83 @@ async fn require_token(State(s): State<AppState>, req: Request, next: Next) -> R
 }
 
 /// Counts requests and their latency by route and status (`dolphin_api_requests_total`,
-/// `dolphin_api_request_seconds`).
+/// `dolphin_api_request_seconds`). Labels are static strings: no allocation per request.
 async fn count_requests(req: Request<Body>, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let route = route_label(
+        req.extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str),
+    );
     let t0 = Instant::now();
     let resp = next.run(req).await;
-    let status = resp.status().as_u16().to_string();
-    metrics::counter!("dolphin_api_requests_total", "route" => route.clone(), "status" => status)
+    let status = match resp.status().as_u16() {
+        200 => "200",
+        304 => "304",
+        400 => "400",
+        401 => "401",
+        404 => "404",
+        500 => "500",
+        503 => "503",
+        _ => "other",
+    };
+    metrics::counter!("dolphin_api_requests_total", "route" => route, "status" => status)
         .increment(1);
     metrics::histogram!("dolphin_api_request_seconds", "route" => route)
         .record(t0.elapsed().as_secs_f64());
     resp
+}
+
+/// The route's label: one of the router's own paths, else `unmatched`.
+fn route_label(matched: Option<&str>) -> &'static str {
+    const ROUTES: [&str; 15] = [
+        "/api/v1/status",
+        "/api/v1/health",
+        "/api/v1/pnl",
+        "/api/v1/position",
+        "/api/v1/posture",
+        "/api/v1/acb",
+        "/api/v1/services",
+        "/api/v1/trades",
+        "/api/v1/events",
+        "/api/v1/ping",
+        "/metrics",
+        "/",
+        "/index.html",
+        "/assets/app.js",
+        "/assets/app.css",
+    ];
+    matched
+        .and_then(|m| ROUTES.iter().find(|r| **r == m).copied())
+        .unwrap_or("unmatched")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_labels_are_the_router_paths_or_unmatched() {
+        assert_eq!(route_label(Some("/api/v1/status")), "/api/v1/status");
+        assert_eq!(route_label(Some("/metrics")), "/metrics");
+        assert_eq!(route_label(Some("/api/v1/nope")), "unmatched");
+        assert_eq!(route_label(None), "unmatched");
+    }
+
+    #[test]
+    fn metrics_text_is_reused_while_fresh_and_rendered_again_after() {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let m = MetricsText::new(handle);
+        let first = m.text();
+        metrics::with_local_recorder(&recorder, || {
+            metrics::counter!("dolphin_test_total").increment(3);
+        });
+        // Within METRICS_MAX_AGE the cached text (without the new counter) is served ...
+        assert_eq!(m.text(), first);
+        assert!(!String::from_utf8_lossy(&first).contains("dolphin_test_total"));
+        // ... and after it the registry is rendered again.
+        std::thread::sleep(METRICS_MAX_AGE + Duration::from_millis(20));
+        let again = String::from_utf8_lossy(&m.text()).to_string();
+        assert!(again.contains("dolphin_test_total 3"), "{again}");
+    }
 }

@@ -138,7 +138,7 @@ pub fn spawn(cfg: ApiConfig) -> Result<ApiHandle, ApiError> {
     let state = AppState {
         snapshot: rx,
         auth: cfg.auth.clone(),
-        prometheus,
+        prometheus: Arc::new(crate::routes::MetricsText::new(prometheus)),
         stopping: stop_rx.clone(),
     };
     let app = router(state);
@@ -229,16 +229,16 @@ pub struct ApiThread {
 }
 
 impl ApiThread {
-    /// Binds `cfg.bind` and serves on a dedicated thread (2 runtime workers: the API never
-    /// takes more than that from the process it watches).
+    /// Binds `cfg.bind` and serves on a dedicated thread with a single-threaded runtime: the
+    /// API takes one thread (plus the blocking pool's file reads) from the process it watches,
+    /// and never wakes a second worker per request (docs/OBSERVABILITY.md §2, "Threads").
     pub fn start(cfg: ApiConfig) -> Result<Self, ApiError> {
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let join = std::thread::Builder::new()
             .name("dolphin-api".into())
             .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
+                let rt = match tokio::runtime::Builder::new_current_thread()
                     .thread_name("dolphin-api-rt")
                     .enable_all()
                     .build()

@@ -91,8 +91,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
     };
     let (cfg, token_file) = config(&a.server, a.out.clone(), store)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread serves (answers come from a pre-serialized snapshot); file reads go to the
+    // blocking pool. A second worker only added wake-ups (docs/OBSERVABILITY.md §2).
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
