@@ -21,6 +21,7 @@ pub mod pending_acb;
 pub mod persistence;
 pub mod run_files;
 pub mod schedule;
+pub mod sensor_parse;
 pub mod serve;
 pub mod service;
 pub mod store_probe;

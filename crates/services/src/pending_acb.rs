@@ -39,7 +39,9 @@ pub struct PendingAcb {
 }
 
 impl PendingAcb {
-    /// Subscribes to `DOLPHIN_FEATURES`; the listener parses outside any lock and parks.
+    /// Subscribes to `DOLPHIN_FEATURES["acb_boost"]` (only that key: the scan written to the
+    /// same map every bar never reaches the listener thread); the listener parses outside any
+    /// lock and parks.
     pub fn subscribe(store: Arc<dyn SystemMemory>) -> Result<Self, ServiceError> {
         let (tx, rx) = watch::channel(None);
         let listener = Arc::new(move |e: &ChangeEvent| {
@@ -55,7 +57,7 @@ impl PendingAcb {
                 Err(err) => tracing::warn!(error = %err, "unparsable acb_boost ignored"),
             }
         });
-        let sub = store.subscribe(DOLPHIN_FEATURES, listener)?;
+        let sub = store.subscribe_key(DOLPHIN_FEATURES, KEY_ACB_BOOST, listener)?;
         Ok(Self {
             rx,
             sub,

@@ -90,11 +90,12 @@ impl RunFiles {
 
     /// Appends one JSON line to `trace`.
     pub fn append<T: Serialize>(&self, trace: Trace, value: &T) -> Result<(), ServiceError> {
-        let mut g = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let dir = g.dir.clone();
+        let mut guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let g = &mut *guard;
         let idx = Trace::ALL.iter().position(|t| *t == trace).expect("known");
         g.lines[idx] += 1;
         let w = &mut g.writers[idx].1;
+        let dir = &g.dir;
         let path = || dir.join(trace.file_name());
         serde_json::to_writer(&mut *w, value)
             .map_err(|e| ServiceError::io("write", &path(), std::io::Error::other(e)))?;

@@ -58,6 +58,15 @@ pub struct Heartbeat {
     pub pid: u32,
 }
 
+/// [`Heartbeat`] borrowed: the same JSON bytes without allocating its strings every beat.
+#[derive(Serialize)]
+struct HeartbeatRef<'a> {
+    ts: f64,
+    phase: &'a str,
+    service: &'a str,
+    pid: u32,
+}
+
 /// Runs the services on the event-time clock.
 pub struct Supervisor {
     pub ctx: Ctx,
@@ -67,6 +76,8 @@ pub struct Supervisor {
     next_beat: Option<EventMs>,
     pending: Vec<BusEvent>,
     now: Option<EventMs>,
+    /// Reused buffer of the heartbeat JSON.
+    beat_json: Vec<u8>,
 }
 
 impl Supervisor {
@@ -85,6 +96,7 @@ impl Supervisor {
             next_beat: None,
             pending: Vec::new(),
             now: None,
+            beat_json: Vec::with_capacity(128),
         })
     }
 
@@ -335,16 +347,18 @@ impl Supervisor {
     fn beat(&mut self, i: usize, t: EventMs, phase: &str) -> Result<(), ServiceError> {
         let pid = self.ctx.pid;
         let s = &mut self.slots[i];
-        let hb = Heartbeat {
+        let hb = HeartbeatRef {
             ts: t as f64 / 1000.0,
-            phase: phase.into(),
-            service: s.name.into(),
+            phase,
+            service: s.name,
             pid,
         };
-        let json = serde_json::to_string(&hb).expect("serializable");
+        self.beat_json.clear();
+        serde_json::to_writer(&mut self.beat_json, &hb).expect("serializable");
+        let json = std::str::from_utf8(&self.beat_json).expect("serde_json writes UTF-8");
         // A failed heartbeat write is the watchdog's business (the beat is missing), not a
         // reason to stop the service.
-        if let Err(e) = self.ctx.store.beat(s.name, &json) {
+        if let Err(e) = self.ctx.store.beat(s.name, json) {
             s.stats.last_error = Some(format!("heartbeat: {e}"));
             return Ok(());
         }

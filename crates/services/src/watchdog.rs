@@ -19,11 +19,11 @@
 //!   from the peak of the initial capital, every daily capital in `DOLPHIN_PNL_BLUE` and
 //!   every capital seen in `DOLPHIN_STATE_BLUE["latest"]`.
 
-use crate::acb_processor::KEY_EXTERNAL_FACTORS;
 use crate::error::ServiceError;
 use crate::mc_flow::{KEY_MC_FOREWARNER, McPublication};
 use crate::run_files::Trace;
 use crate::schedule::{Cadence, EventMs};
+use crate::sensor_parse;
 use crate::service::{BoxFuture, BusEvent, Ctx, Service};
 use dolphin_core::{Direction, date_of_ms};
 use dolphin_engine::McStatus;
@@ -59,14 +59,14 @@ struct ScanPrices {
 }
 
 /// The fields of the trader's state the drawdown sensor needs.
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 struct StateHead {
     capital: f64,
     ts_ms: i64,
     position: Option<PositionHead>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 struct PositionHead {
     asset: String,
     direction: Direction,
@@ -79,8 +79,34 @@ struct BeatHead {
     ts: f64,
 }
 
+/// The last raw store value and what was read from it: a value that did not change (the
+/// trader's state between position changes, the day's MC status) is not parsed again.
+struct ParseCache<T> {
+    raw: Option<String>,
+    parsed: Option<T>,
+}
+
+impl<T: Clone> ParseCache<T> {
+    fn new() -> Self {
+        Self {
+            raw: None,
+            parsed: None,
+        }
+    }
+
+    fn get(&mut self, raw: String, parse: impl FnOnce(&str) -> T) -> T {
+        if self.raw.as_deref() != Some(raw.as_str()) || self.parsed.is_none() {
+            self.parsed = Some(parse(&raw));
+            self.raw = Some(raw);
+        }
+        self.parsed.clone().expect("set above")
+    }
+}
+
 pub struct Watchdog {
     cadence: Cadence,
+    state_cache: ParseCache<Option<StateHead>>,
+    mc_cache: ParseCache<McStatus>,
     next: Option<EventMs>,
     trigger: Option<EventMs>,
     stack: SurvivalStack,
@@ -128,6 +154,8 @@ impl Watchdog {
         Ok(Self {
             next: cadence.at_or_after(t),
             cadence,
+            state_cache: ParseCache::new(),
+            mc_cache: ParseCache::new(),
             trigger: None,
             stack,
             last_ts,
@@ -143,18 +171,23 @@ impl Watchdog {
     /// Reads every sensor at event time `t` (module doc).
     pub fn read_sensors(&mut self, ctx: &Ctx, t: EventMs) -> SensorReadings {
         let store = &ctx.store;
-        let hz_nodes = u32::from(store.get(DOLPHIN_FEATURES, KEY_EXTERNAL_FACTORS).is_ok());
-        let heartbeat_age_s = match store.get_all(DOLPHIN_HEARTBEAT) {
+        let beats = store.get_all(DOLPHIN_HEARTBEAT);
+        // Cat1 `hz_nodes`: the store answered a read (this one).
+        let hz_nodes = u32::from(beats.is_ok());
+        let heartbeat_age_s = match beats {
             Ok(all) => {
                 let mut worst: f64 = 0.0;
                 for name in &self.services {
                     let age = all
                         .get(*name)
-                        .and_then(|j| serde_json::from_str::<BeatHead>(j).ok())
+                        .and_then(|j| {
+                            sensor_parse::beat_ts(j)
+                                .or_else(|| serde_json::from_str::<BeatHead>(j).ok().map(|h| h.ts))
+                        })
                         // A beat stamped after `t` is another process's (a previous run of a
                         // resumed replay), not this one's: missing.
-                        .filter(|h| h.ts <= t as f64 / 1000.0)
-                        .map_or(WORST_AGE_S, |h| t as f64 / 1000.0 - h.ts);
+                        .filter(|ts| *ts <= t as f64 / 1000.0)
+                        .map_or(WORST_AGE_S, |ts| t as f64 / 1000.0 - ts);
                     metrics::gauge!("dolphin_heartbeat_age_seconds", "service" => *name).set(age);
                     worst = worst.max(age);
                 }
@@ -166,18 +199,23 @@ impl Watchdog {
             McStatus::Ok
         } else {
             match store.get(DOLPHIN_FEATURES, KEY_MC_FOREWARNER) {
-                Ok(Some(j)) => serde_json::from_str::<McPublication>(&j)
-                    .map(|p| p.status)
-                    .unwrap_or(McStatus::Red),
+                Ok(Some(j)) => self.mc_cache.get(j, |j| {
+                    serde_json::from_str::<McPublication>(j)
+                        .map(|p| p.status)
+                        .unwrap_or(McStatus::Red)
+                }),
                 _ => McStatus::Red,
             }
         };
         let scan_json = store.get(DOLPHIN_FEATURES, KEY_LATEST_EIGEN_SCAN);
         let scan = match &scan_json {
             // A scan stamped after `t` is a previous process's (a resumed replay): absent.
-            Ok(Some(j)) => serde_json::from_str::<ScanHead>(j).ok().map(|h| ScanHead {
-                timestamp: h.timestamp.filter(|ts| *ts <= t),
-            }),
+            Ok(Some(j)) => sensor_parse::scan_timestamp(j)
+                .map(|timestamp| ScanHead { timestamp })
+                .or_else(|| serde_json::from_str::<ScanHead>(j).ok())
+                .map(|h| ScanHead {
+                    timestamp: h.timestamp.filter(|ts| *ts <= t),
+                }),
             Ok(None) => Some(ScanHead { timestamp: None }),
             Err(_) => None,
         };
@@ -196,7 +234,10 @@ impl Watchdog {
         let drawdown = match store.get(DOLPHIN_STATE_BLUE, KEY_LATEST) {
             Ok(state) => {
                 let state = state
-                    .and_then(|j| serde_json::from_str::<StateHead>(&j).ok())
+                    .and_then(|j| {
+                        self.state_cache
+                            .get(j, |j| serde_json::from_str::<StateHead>(j).ok())
+                    })
                     .filter(|s| s.ts_ms <= t);
                 match state {
                     Some(s) => {
@@ -209,8 +250,13 @@ impl Watchdog {
                                 .ok()
                                 .and_then(|j| j.as_deref())
                                 .filter(|_| fresh)
-                                .and_then(|j| serde_json::from_str::<ScanPrices>(j).ok())
-                                .and_then(|sc| sc.asset_prices.get(&p.asset).copied())
+                                .and_then(|j| {
+                                    sensor_parse::scan_price(j, &p.asset).unwrap_or_else(|| {
+                                        serde_json::from_str::<ScanPrices>(j)
+                                            .ok()
+                                            .and_then(|sc| sc.asset_prices.get(&p.asset).copied())
+                                    })
+                                })
                                 .filter(|m| m.is_finite() && *m > 0.0)
                                 .unwrap_or(p.entry_price);
                             let ret = match p.direction {

@@ -7,7 +7,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex, RwLock};
 
-type Registry = RwLock<HashMap<String, Vec<(SubscriptionId, Listener)>>>;
+/// Per map: the listeners, each with the one key it wants (`None` = every key of the map).
+type Registry = RwLock<HashMap<String, Vec<(SubscriptionId, Option<String>, Listener)>>>;
+
+fn wants(filter: &Option<String>, key: &str) -> bool {
+    filter.as_deref().is_none_or(|k| k == key)
+}
 
 /// Listener registry plus the delivery thread that calls them.
 pub(crate) struct Dispatcher {
@@ -29,7 +34,12 @@ impl Dispatcher {
                     let targets: Vec<Listener> = match reg.read() {
                         Ok(r) => r
                             .get(&event.map)
-                            .map(|v| v.iter().map(|(_, l)| Arc::clone(l)).collect())
+                            .map(|v| {
+                                v.iter()
+                                    .filter(|(_, f, _)| wants(f, &event.key))
+                                    .map(|(_, _, l)| Arc::clone(l))
+                                    .collect()
+                            })
                             .unwrap_or_default(),
                         Err(_) => Vec::new(),
                     };
@@ -46,18 +56,25 @@ impl Dispatcher {
         }
     }
 
-    /// Whether anyone listens to `map` (lets backends skip work).
-    pub(crate) fn has_listeners(&self, map: &str) -> bool {
+    /// Whether anyone listens to `map[key]` (lets backends skip the event: no allocation, no
+    /// wake-up of the delivery thread for a key nobody wants).
+    pub(crate) fn has_listeners(&self, map: &str, key: &str) -> bool {
         self.listeners
             .read()
-            .map(|r| r.get(map).is_some_and(|v| !v.is_empty()))
+            .map(|r| {
+                r.get(map)
+                    .is_some_and(|v| v.iter().any(|(_, f, _)| wants(f, key)))
+            })
             .unwrap_or(false)
     }
 
-    pub(crate) fn add(&self, map: &str, listener: Listener) -> SubscriptionId {
+    /// Registers `listener` for `map`, for every key or only for `key`.
+    pub(crate) fn add(&self, map: &str, key: Option<&str>, listener: Listener) -> SubscriptionId {
         let id = SubscriptionId(self.next_id.fetch_add(1, Ordering::Relaxed));
         if let Ok(mut w) = self.listeners.write() {
-            w.entry(map.to_string()).or_default().push((id, listener));
+            w.entry(map.to_string())
+                .or_default()
+                .push((id, key.map(str::to_string), listener));
         }
         id
     }
@@ -67,7 +84,7 @@ impl Dispatcher {
             return false;
         };
         for v in w.values_mut() {
-            if let Some(pos) = v.iter().position(|(i, _)| *i == id) {
+            if let Some(pos) = v.iter().position(|(i, _, _)| *i == id) {
                 v.remove(pos);
                 return true;
             }

@@ -92,14 +92,46 @@ impl EmbeddedMemory {
                 .insert(key.to_string(), v.to_string()),
             None => maps.get_mut(map).and_then(|m| m.remove(key)),
         };
-        if (value.is_some() || old.is_some()) && self.inner.dispatcher.has_listeners(map) {
+        if value.is_some() || old.is_some() {
+            self.emit(map, key, value);
+        }
+        Ok(old)
+    }
+
+    /// A put whose old value nobody needs: an existing entry's buffer is reused (no allocation
+    /// for a value that is rewritten every bar, like a heartbeat or the latest scan).
+    fn overwrite(&self, map: &str, key: &str, value: &str) -> Result<(), StoreError> {
+        check_name("map", map)?;
+        let mut maps = self
+            .inner
+            .maps
+            .write()
+            .map_err(|_| Self::poisoned("write", map))?;
+        match maps.get_mut(map).and_then(|m| m.get_mut(key)) {
+            Some(slot) => {
+                slot.clear();
+                slot.push_str(value);
+            }
+            None => {
+                maps.entry(map.to_string())
+                    .or_default()
+                    .insert(key.to_string(), value.to_string());
+            }
+        }
+        self.emit(map, key, Some(value));
+        Ok(())
+    }
+
+    /// Queues the change for the listeners of `map[key]`, if there are any (under the map
+    /// lock held by the caller, which keeps one map's events in order).
+    fn emit(&self, map: &str, key: &str, value: Option<&str>) {
+        if self.inner.dispatcher.has_listeners(map, key) {
             self.inner.dispatcher.emit(ChangeEvent {
                 map: map.to_string(),
                 key: key.to_string(),
                 value: value.map(str::to_string),
             });
         }
-        Ok(old)
     }
 }
 
@@ -109,7 +141,7 @@ impl SystemMemory for EmbeddedMemory {
     }
 
     fn put(&self, map: &str, key: &str, value: &str) -> Result<(), StoreError> {
-        self.apply(map, key, Some(value)).map(|_| ())
+        self.overwrite(map, key, value)
     }
 
     fn get(&self, map: &str, key: &str) -> Result<Option<String>, StoreError> {
@@ -148,7 +180,17 @@ impl SystemMemory for EmbeddedMemory {
 
     fn subscribe(&self, map: &str, listener: Listener) -> Result<SubscriptionId, StoreError> {
         check_name("map", map)?;
-        Ok(self.inner.dispatcher.add(map, listener))
+        Ok(self.inner.dispatcher.add(map, None, listener))
+    }
+
+    fn subscribe_key(
+        &self,
+        map: &str,
+        key: &str,
+        listener: Listener,
+    ) -> Result<SubscriptionId, StoreError> {
+        check_name("map", map)?;
+        Ok(self.inner.dispatcher.add(map, Some(key), listener))
     }
 
     fn unsubscribe(&self, id: SubscriptionId) -> bool {
@@ -245,13 +287,18 @@ impl SystemMemory for EmbeddedMemory {
     }
 
     fn beat(&self, name: &str, value: &str) -> Result<(), StoreError> {
-        self.apply(DOLPHIN_HEARTBEAT, name, Some(value))?;
+        self.overwrite(DOLPHIN_HEARTBEAT, name, value)?;
         let mut beats = self
             .inner
             .beats
             .lock()
             .map_err(|_| Self::poisoned("beat", name))?;
-        beats.insert(name.to_string(), Instant::now());
+        match beats.get_mut(name) {
+            Some(t) => *t = Instant::now(),
+            None => {
+                beats.insert(name.to_string(), Instant::now());
+            }
+        }
         Ok(())
     }
 

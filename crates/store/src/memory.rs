@@ -69,6 +69,26 @@ pub trait SystemMemory: Send + Sync {
     /// Registers a listener for every change of `map`. Changes of one map reach a listener in
     /// the order they were applied, on a dedicated delivery thread.
     fn subscribe(&self, map: &str, listener: Listener) -> Result<SubscriptionId, StoreError>;
+    /// Registers a listener for the changes of `map[key]` only. Backends that can filter
+    /// before queuing (embedded, Redis) skip the event entirely for other keys; the default
+    /// filters in the listener.
+    fn subscribe_key(
+        &self,
+        map: &str,
+        key: &str,
+        listener: Listener,
+    ) -> Result<SubscriptionId, StoreError> {
+        let key = key.to_string();
+        let inner = listener;
+        self.subscribe(
+            map,
+            std::sync::Arc::new(move |e: &ChangeEvent| {
+                if e.key == key {
+                    inner(e)
+                }
+            }),
+        )
+    }
     /// Removes a listener; `false` if it was not registered.
     fn unsubscribe(&self, id: SubscriptionId) -> bool;
 

@@ -123,7 +123,17 @@ impl SystemMemory for RedisMemory {
 
     fn subscribe(&self, map: &str, listener: Listener) -> Result<SubscriptionId, StoreError> {
         check_name("map", map)?;
-        Ok(self.inner.dispatcher.add(map, listener))
+        Ok(self.inner.dispatcher.add(map, None, listener))
+    }
+
+    fn subscribe_key(
+        &self,
+        map: &str,
+        key: &str,
+        listener: Listener,
+    ) -> Result<SubscriptionId, StoreError> {
+        check_name("map", map)?;
+        Ok(self.inner.dispatcher.add(map, Some(key), listener))
     }
 
     fn unsubscribe(&self, id: SubscriptionId) -> bool {

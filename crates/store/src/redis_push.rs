@@ -241,7 +241,7 @@ fn handle_push(inner: &Inner, prefix: &str, kind: PushKind, data: Vec<Value>) ->
                 return true;
             };
             inner.near.invalidate_key(map, &msg.k);
-            if inner.dispatcher.has_listeners(map) {
+            if inner.dispatcher.has_listeners(map, &msg.k) {
                 inner.dispatcher.emit(ChangeEvent {
                     map: map.to_string(),
                     key: msg.k,

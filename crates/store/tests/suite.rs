@@ -27,6 +27,7 @@ macro_rules! scenarios {
             maps_basic,
             shard_routing_400,
             listener_ordering,
+            key_listener,
             cas_two_writers,
             fenced_lock,
             near_cache_invalidation,

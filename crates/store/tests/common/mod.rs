@@ -235,6 +235,49 @@ pub fn listener_ordering<F: Fixture>(fx: &F) {
     assert!(!sub.unsubscribe(id));
 }
 
+/// `subscribe_key`: a listener for one key sees exactly that key's changes, in order, and
+/// none of the other keys written to the same map (the per-bar scan beside `acb_boost`).
+pub fn key_listener<F: Fixture>(fx: &F) {
+    let sub = fx.client();
+    let writer = fx.client();
+    let map = "T_KEYED";
+    let seen: Arc<Mutex<Vec<(String, Option<String>)>>> = Arc::default();
+    let all: Arc<Mutex<usize>> = Arc::default();
+    let s2 = Arc::clone(&seen);
+    let a2 = Arc::clone(&all);
+    let id = sub
+        .subscribe_key(
+            map,
+            "wanted",
+            Arc::new(move |e| s2.lock().unwrap().push((e.key.clone(), e.value.clone()))),
+        )
+        .unwrap();
+    let whole = sub
+        .subscribe(map, Arc::new(move |_| *a2.lock().unwrap() += 1))
+        .unwrap();
+    for i in 0..50 {
+        writer.put(map, "noise", &i.to_string()).unwrap();
+        if i % 10 == 0 {
+            writer.put(map, "wanted", &i.to_string()).unwrap();
+        }
+    }
+    writer.remove(map, "wanted").unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || *all.lock().unwrap() == 56).is_some(),
+        "the whole-map listener saw {} of 56 changes",
+        all.lock().unwrap()
+    );
+    let got = seen.lock().unwrap().clone();
+    let expected: Vec<(String, Option<String>)> = (0..50)
+        .step_by(10)
+        .map(|i| ("wanted".to_string(), Some(i.to_string())))
+        .chain(std::iter::once(("wanted".to_string(), None)))
+        .collect();
+    assert_eq!(got, expected);
+    assert!(sub.unsubscribe(id));
+    assert!(sub.unsubscribe(whole));
+}
+
 /// Two writers increment one CAS cell 150 times each: no update is lost.
 pub fn cas_two_writers<F: Fixture>(fx: &F) {
     let cell = "T_CAS_COUNTER";
