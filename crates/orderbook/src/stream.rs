@@ -106,6 +106,16 @@ impl ObStream {
     pub fn reset_books(&mut self) {
         for st in self.symbols.values_mut() {
             st.book.reset();
+            st.check.on_stream_loss();
+        }
+    }
+
+    /// Messages of `symbol` were lost on the wire (a live gap after a stalled feed): its
+    /// bookTicker check stops using tickers received before the loss
+    /// ([`TickerCheck::on_stream_loss`]). Not used for captures, which are complete files.
+    pub fn mark_stream_loss(&mut self, symbol: &str) {
+        if let Some(st) = self.symbols.get_mut(symbol) {
+            st.check.on_stream_loss();
         }
     }
 

@@ -2,6 +2,13 @@
 //! best bid/ask price and quantity equal `b/B/a/A` of the bookTicker with the largest
 //! `u ≤ D.u`. Tickers are ordered by `u`, not arrival; the verdict for D is final once a
 //! ticker with `u > D.u` has arrived. Comparisons are exact ([`Fixed`]).
+//!
+//! On a live stream messages can be lost (a dropped connection, a stalled feed): then the
+//! tickers between the last one received and the first one after the loss never arrive, and
+//! a book top applied after the resync would be compared with a ticker from before the loss —
+//! a spurious mismatch, decided by how fast the resync was. [`TickerCheck::on_stream_loss`]
+//! marks the loss: a top recorded after it whose reference ticker was received before it gets
+//! no verdict (`no_reference`), never a mismatch.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -45,10 +52,13 @@ pub struct TickerCheckReport {
 pub struct TickerCheck {
     /// Tickers by `u` (arrival order does not matter).
     tickers: BTreeMap<u64, BookTicker>,
-    /// Book tops awaiting a final verdict, ascending `u`.
-    pending: VecDeque<BookTop>,
+    /// Book tops awaiting a final verdict, ascending `u`, each with the loss floor in force
+    /// when it was recorded (tickers with `u ≤ floor` may have gaps after them).
+    pending: VecDeque<(BookTop, Option<u64>)>,
     /// Highest ticker `u` seen.
     max_ticker_u: Option<u64>,
+    /// Highest ticker `u` seen before the last stream loss.
+    loss_floor: Option<u64>,
     report: TickerCheckReport,
     mismatches: Vec<TickerMismatch>,
 }
@@ -76,15 +86,21 @@ impl TickerCheck {
 
     /// Record the book top after a diff was applied.
     pub fn on_applied(&mut self, top: BookTop) {
-        self.pending.push_back(top);
+        self.pending.push_back((top, self.loss_floor));
         self.settle();
+    }
+
+    /// Messages were lost (reconnect, stalled stream): tickers received so far cannot be the
+    /// reference of a book top recorded from now on.
+    pub fn on_stream_loss(&mut self) {
+        self.loss_floor = self.max_ticker_u;
     }
 
     fn settle(&mut self) {
         let Some(max_u) = self.max_ticker_u else {
             return;
         };
-        while let Some(top) = self.pending.front().copied() {
+        while let Some((top, floor)) = self.pending.front().copied() {
             if max_u <= top.update_id {
                 break;
             }
@@ -97,6 +113,8 @@ impl TickerCheck {
                 .map(|(&u, &t)| (u, t));
             match reference {
                 None => self.report.no_reference += 1,
+                // Received before a loss: the tickers after it may be missing.
+                Some((u, _)) if floor.is_some_and(|f| u <= f) => self.report.no_reference += 1,
                 Some((u, t)) => {
                     if agrees(&top, &t) {
                         self.report.matched += 1;
@@ -180,6 +198,38 @@ mod tests {
             (1, 0, 1, 0)
         );
         assert_eq!(c.mismatches()[0].ticker.update_id, 98);
+    }
+
+    #[test]
+    fn after_a_stream_loss_a_ticker_from_before_is_no_reference() {
+        let mut c = TickerCheck::new();
+        c.on_ticker(ticker(10, "10", "1", "11", "2"));
+        c.on_applied(top(10, "10", "1", "11", "2"));
+        c.on_ticker(ticker(12, "10", "1", "11", "2"));
+        // The connection drops; tickers 13..=19 are lost. After the resync the book top at
+        // u = 15 differs from ticker 12 because of updates whose tickers never arrived.
+        c.on_stream_loss();
+        c.on_applied(top(15, "10", "5", "11", "2"));
+        c.on_ticker(ticker(20, "10", "5", "11", "2"));
+        c.on_applied(top(20, "10", "5", "11", "2"));
+        c.on_ticker(ticker(21, "10", "5", "11", "2"));
+        let r = c.report();
+        assert_eq!(
+            (
+                r.checked,
+                r.matched,
+                r.mismatched,
+                r.no_reference,
+                r.pending
+            ),
+            (3, 2, 0, 1, 0)
+        );
+        // Without the loss mark the same sequence is a mismatch.
+        let mut c = TickerCheck::new();
+        c.on_ticker(ticker(12, "10", "1", "11", "2"));
+        c.on_applied(top(15, "10", "5", "11", "2"));
+        c.on_ticker(ticker(20, "10", "5", "11", "2"));
+        assert_eq!(c.report().mismatched, 1);
     }
 
     #[test]
