@@ -9,24 +9,26 @@
 //! the supervisor when anything is due at or before `t` (and wait for any ACB publication it
 //! made to reach the slot), apply a pending ACB value, step, publish the scan, persist state on
 //! a position change, check for stale state. A stop request ends the run after the current bar.
+//!
+//! This file holds the trader, its run over the day files, loading and the day's end; the date
+//! change is in `day_start`, one bar in `bar`.
+
+mod bar;
+mod day_start;
 
 use crate::error::ServiceError;
-use crate::mc_flow::{KEY_MC_FOREWARNER, McPublication};
 use crate::pending_acb::PendingAcb;
 use crate::persistence::{TraderState, save_state, write_day_once};
-use crate::run_files::{RunFiles, Trace};
+use crate::run_files::RunFiles;
 use crate::schedule::EventMs;
 use crate::service::BusEvent;
 use crate::supervisor::Supervisor;
-use crate::traces::{AcbDecision, AcbKind, CbDecision, McDecisionRecord, PostureDecision, Source};
-use crate::trader_core::{HEALTHY_MC, TraderCore};
+use crate::trader_core::TraderCore;
 use dolphin_core::{DayFrame, Posture, UtcDate};
 use dolphin_data::{DataError, read_day_file};
-use dolphin_engine::{AcbDay, DayContext, McReport, McStatus};
+use dolphin_engine::McReport;
 use dolphin_risk::CircuitBreakerManager;
 use dolphin_store::SystemMemory;
-use dolphin_store::schema::{DOLPHIN_FEATURES, KEY_LATEST_EIGEN_SCAN, POSTURE_CELL, read_safety};
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -207,128 +209,6 @@ impl ReplayTrader {
         }
     }
 
-    async fn begin_day(
-        &mut self,
-        sup: &mut Supervisor,
-        frame: &DayFrame,
-        date: UtcDate,
-    ) -> Result<(), ServiceError> {
-        let t = date.start_ms();
-        sup.tick(t).await?;
-        self.after_tick(sup).await;
-        let first_ts = frame.timestamp.first().copied().unwrap_or(t);
-        let bar = self.core.engine.global_bar_idx();
-
-        // ACB (SPEC §8): the value published for this date, else the previous one.
-        let published = self
-            .pending
-            .take()
-            .filter(|p| p.date().as_deref() == Some(date.to_string().as_str()));
-        let acb = match &published {
-            Some(p) => AcbDay {
-                boost: p.value.boost,
-                beta: p.value.beta,
-            },
-            None => {
-                self.stats.acb_kept_previous += 1;
-                tracing::warn!(%date, "no ACB value for the date in time: keeping the previous one");
-                AcbDay {
-                    boost: self.core.engine.day_base_boost(),
-                    beta: self.core.engine.day_beta(),
-                }
-            }
-        };
-        self.files.append(
-            Trace::Acb,
-            &AcbDecision {
-                kind: AcbKind::Day,
-                date,
-                boost: acb.boost,
-                beta: acb.beta,
-                published_ms: published.as_ref().and_then(|p| p.ts_ms()),
-                applied_ts: first_ts,
-                applied_bar: bar,
-                source: if published.is_some() {
-                    Source::Store
-                } else {
-                    Source::KeptPrevious
-                },
-                seq: published.as_ref().map_or(0, |p| p.seq),
-                explain: published
-                    .as_ref()
-                    .map(|p| serde_json::to_value(&p.value.extra).unwrap_or_default())
-                    .unwrap_or_default(),
-            },
-        )?;
-
-        // MC status (B §16.4).
-        let mc = if self.mc_enabled {
-            let publication = self
-                .store
-                .get(DOLPHIN_FEATURES, KEY_MC_FOREWARNER)
-                .ok()
-                .flatten()
-                .and_then(|j| serde_json::from_str::<McPublication>(&j).ok())
-                .filter(|p| p.date == date);
-            let (report, source, published_ms) = match &publication {
-                Some(p) => (p.report(), Source::Store, Some(p.ts_ms)),
-                None => {
-                    self.stats.mc_kept_previous += 1;
-                    (
-                        self.last_mc.unwrap_or(HEALTHY_MC),
-                        Source::KeptPrevious,
-                        None,
-                    )
-                }
-            };
-            self.last_mc = Some(report);
-            self.files.append(
-                Trace::Mc,
-                &McDecisionRecord {
-                    date,
-                    status: McStatus::classify(&report, self.core.engine.config()),
-                    catastrophic_probability: report.catastrophic_probability,
-                    envelope_score: report.envelope_score,
-                    published_ms,
-                    applied_ts: first_ts,
-                    applied_bar: bar,
-                    source,
-                },
-            )?;
-            Some(report)
-        } else {
-            None
-        };
-
-        // Posture (B §14.1 step 3): the CAS cell, else the map; APEX without any.
-        let raw = self.store.cell_get(POSTURE_CELL).ok().flatten();
-        let safety = read_safety(self.store.as_ref()).ok().flatten();
-        let (posture, rm, source) = match &safety {
-            Some(s) => (s.posture, s.rm, Source::Store),
-            None => (Posture::Apex, 1.0, Source::KeptPrevious),
-        };
-        self.day_posture_raw = raw;
-        self.day_posture = posture;
-        self.day_stale = false;
-        self.files.append(
-            Trace::Posture,
-            &PostureDecision {
-                date,
-                posture,
-                rm,
-                applied_ts: first_ts,
-                applied_bar: bar,
-                source,
-            },
-        )?;
-
-        self.day_start_capital = self.core.engine.capital();
-        self.breaker.begin_day(self.day_start_capital)?;
-        self.core
-            .begin_day(frame, Some(acb), mc, DayContext { posture, rm })?;
-        Ok(())
-    }
-
     /// Waits for every ACB publication made in the tick to reach the slot (lock-step).
     async fn after_tick(&mut self, sup: &mut Supervisor) {
         for ev in sup.take_events() {
@@ -338,155 +218,6 @@ impl ReplayTrader {
                 self.stats.store_errors += 1;
                 tracing::warn!(seq, %date, "ACB publication did not reach the trader in time");
             }
-        }
-    }
-
-    fn step_bar(
-        &mut self,
-        sup: &mut Supervisor,
-        frame: &DayFrame,
-        r: usize,
-    ) -> Result<(), ServiceError> {
-        let t = frame.timestamp[r];
-        let date = frame.date;
-        let bar = self.core.engine.global_bar_idx();
-        if let Some(p) = self.pending.take()
-            && p.date().as_deref() == Some(date.to_string().as_str())
-        {
-            self.core.apply_acb_update(p.value.boost, p.value.beta);
-            self.files.append(
-                Trace::Acb,
-                &AcbDecision {
-                    kind: AcbKind::Update,
-                    date,
-                    boost: p.value.boost,
-                    beta: p.value.beta,
-                    published_ms: p.ts_ms(),
-                    applied_ts: t,
-                    applied_bar: bar,
-                    source: Source::Store,
-                    seq: p.seq,
-                    explain: serde_json::to_value(&p.value.extra).unwrap_or_default(),
-                },
-            )?;
-        }
-        let allowed = self.breaker.can_open();
-        if allowed != self.can_open {
-            self.can_open = allowed;
-            let status = self.breaker.status();
-            self.files.append(
-                Trace::Cb,
-                &CbDecision {
-                    can_open: allowed,
-                    reasons: status.reasons,
-                    applied_ts: t,
-                    applied_bar: bar,
-                },
-            )?;
-        }
-        let out = self.core.step(frame, r, allowed)?;
-        self.publish_scan(frame, r);
-        sup.notify(BusEvent::Scan {
-            ts: t,
-            date,
-            v750: frame.v750_vel[r],
-        });
-        if let Some(id) = out.exited {
-            if let Some(tr) = self
-                .core
-                .engine
-                .trade_history()
-                .iter()
-                .rev()
-                .find(|x| x.trade_id == id)
-            {
-                self.breaker
-                    .record_trade(tr.pnl, self.core.engine.capital())?;
-                metrics::counter!("dolphin_exits_total", "reason" => tr.reason.as_str())
-                    .increment(1);
-            }
-        }
-        if out.entered.is_some() {
-            metrics::counter!("dolphin_entries_total").increment(1);
-        }
-        if out.entered.is_some() || out.exited.is_some() {
-            self.persist(t, date)?;
-            sup.notify(BusEvent::PositionChanged);
-        }
-        // S §5.3 ⑧: the posture changed while the day runs (it applies at the next date).
-        if !self.day_stale
-            && let Ok(now) = self.store.cell_get(POSTURE_CELL)
-            && now != self.day_posture_raw
-        {
-            let posture_now = now
-                .as_deref()
-                .and_then(|j| serde_json::from_str::<dolphin_store::schema::SafetyValue>(j).ok())
-                .map_or(Posture::Apex, |v| v.posture);
-            if posture_now != self.day_posture {
-                self.day_stale = true;
-                self.stats.stale_state_events += 1;
-                tracing::warn!(%date, ?posture_now, day = ?self.day_posture, "[STALE_STATE] posture changed during the day");
-            }
-            self.day_posture_raw = now;
-        }
-        if let Some(s) = &self.resume
-            && s.ts_ms == t
-        {
-            let e = &self.core.engine;
-            let verified = e.capital().to_bits() == s.capital.to_bits()
-                && e.trade_history().len() == s.trades
-                && e.position().map(|p| p.trade_id) == s.position.as_ref().map(|p| p.trade_id);
-            self.stats.resumed = Some(ResumeCheck {
-                ts_ms: t,
-                capital: s.capital,
-                trades: s.trades,
-                position: s.position.as_ref().map(|p| p.trade_id),
-                verified,
-            });
-            if !verified {
-                return Err(ServiceError::Resume(format!(
-                    "at {} the re-run has capital {} and {} trades, the stored state {} and {}",
-                    crate::schedule::iso(t),
-                    e.capital(),
-                    e.trade_history().len(),
-                    s.capital,
-                    s.trades
-                )));
-            }
-            tracing::info!(at = %crate::schedule::iso(t), "resumed: the stored position and capital were re-reached");
-            self.resume = None;
-        }
-        Ok(())
-    }
-
-    /// `DOLPHIN_FEATURES["latest_eigen_scan"]` (S §10) for the bar just stepped.
-    fn publish_scan(&mut self, frame: &DayFrame, r: usize) {
-        let s = &mut self.scan_json;
-        s.clear();
-        s.push_str("{\"vel_div\":");
-        push_f64(s, frame.vel_div[r]);
-        let _ = write!(
-            s,
-            ",\"scan_number\":{},\"timestamp\":{},\"asset_prices\":{{",
-            frame.scan_number[r], frame.timestamp[r]
-        );
-        let mut first = true;
-        for (a, p) in frame.assets.iter().zip(frame.row_prices(r)) {
-            if p.is_finite() && *p > 0.0 {
-                if !first {
-                    s.push(',');
-                }
-                first = false;
-                let _ = write!(s, "\"{a}\":{p}");
-            }
-        }
-        s.push_str("}}");
-        if self
-            .store
-            .put(DOLPHIN_FEATURES, KEY_LATEST_EIGEN_SCAN, &self.scan_json)
-            .is_err()
-        {
-            self.stats.store_errors += 1;
         }
     }
 
@@ -538,14 +269,6 @@ impl ReplayTrader {
         );
         state.finished = !self.stats.stopped_by_signal;
         save_state(self.store.as_ref(), &state)
-    }
-}
-
-fn push_f64(s: &mut String, v: f64) {
-    if v.is_finite() {
-        let _ = write!(s, "{v}");
-    } else {
-        s.push_str("null");
     }
 }
 
