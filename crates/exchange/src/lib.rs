@@ -5,13 +5,15 @@
 //! 1-minute kline files — at a chosen speed on **event time**, with fault injection
 //! (dropped connections, sequence gaps, stalled streams, slow or failing REST, 429/418 rate
 //! limits). Data path: [`timeline`] loads and merges the recordings, [`replay`] walks them and
-//! derives the streams, [`server`] answers REST, [`ws`] serves the streams, [`format`] writes
-//! Binance's message formats, [`faults`] parses the fault plan. Decisions: docs/LIVE.md.
+//! derives the streams, [`server`] starts the server and routes requests, `rest` answers REST,
+//! [`ws`] serves the streams, [`format`] writes Binance's message formats, [`faults`] parses
+//! the fault plan. Decisions: docs/LIVE.md.
 
 pub mod error;
 pub mod faults;
 pub mod format;
 pub mod replay;
+mod rest;
 pub mod server;
 pub mod timeline;
 pub mod ws;

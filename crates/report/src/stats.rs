@@ -251,7 +251,7 @@ fn group(run: &RunDir, key: impl Fn(&dolphin_engine::NDTradeRecord) -> String) -
         })
         .collect();
     // Most trades first; ties by key (already sorted by key, the sort is stable).
-    rows.sort_by(|a, b| b.trades.cmp(&a.trades));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.trades));
     rows
 }
 

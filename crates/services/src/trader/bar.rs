@@ -1,0 +1,171 @@
+//! One bar of the replay trader (B §14.1, §14.2; S §5.3, §10, §14): apply a pending sub-day
+//! ACB value, consult the circuit breaker before any entry, step the core, publish the scan,
+//! persist state on a position change, flag a posture change during the day as stale state,
+//! and check a resumed run's re-reached position.
+
+use super::{ReplayTrader, ResumeCheck};
+use crate::error::ServiceError;
+use crate::run_files::Trace;
+use crate::service::BusEvent;
+use crate::supervisor::Supervisor;
+use crate::traces::{AcbDecision, AcbKind, CbDecision, Source};
+use dolphin_core::{DayFrame, Posture};
+use dolphin_store::schema::{DOLPHIN_FEATURES, KEY_LATEST_EIGEN_SCAN, POSTURE_CELL};
+use std::fmt::Write as _;
+
+impl ReplayTrader {
+    pub(super) fn step_bar(
+        &mut self,
+        sup: &mut Supervisor,
+        frame: &DayFrame,
+        r: usize,
+    ) -> Result<(), ServiceError> {
+        let t = frame.timestamp[r];
+        let date = frame.date;
+        let bar = self.core.engine.global_bar_idx();
+        if let Some(p) = self.pending.take()
+            && p.date().as_deref() == Some(date.to_string().as_str())
+        {
+            self.core.apply_acb_update(p.value.boost, p.value.beta);
+            self.files.append(
+                Trace::Acb,
+                &AcbDecision {
+                    kind: AcbKind::Update,
+                    date,
+                    boost: p.value.boost,
+                    beta: p.value.beta,
+                    published_ms: p.ts_ms(),
+                    applied_ts: t,
+                    applied_bar: bar,
+                    source: Source::Store,
+                    seq: p.seq,
+                    explain: serde_json::to_value(&p.value.extra).unwrap_or_default(),
+                },
+            )?;
+        }
+        let allowed = self.breaker.can_open();
+        if allowed != self.can_open {
+            self.can_open = allowed;
+            let status = self.breaker.status();
+            self.files.append(
+                Trace::Cb,
+                &CbDecision {
+                    can_open: allowed,
+                    reasons: status.reasons,
+                    applied_ts: t,
+                    applied_bar: bar,
+                },
+            )?;
+        }
+        let out = self.core.step(frame, r, allowed)?;
+        self.publish_scan(frame, r);
+        sup.notify(BusEvent::Scan {
+            ts: t,
+            date,
+            v750: frame.v750_vel[r],
+        });
+        if let Some(id) = out.exited
+            && let Some(tr) = self
+                .core
+                .engine
+                .trade_history()
+                .iter()
+                .rev()
+                .find(|x| x.trade_id == id)
+        {
+            self.breaker
+                .record_trade(tr.pnl, self.core.engine.capital())?;
+            metrics::counter!("dolphin_exits_total", "reason" => tr.reason.as_str()).increment(1);
+        }
+        if out.entered.is_some() {
+            metrics::counter!("dolphin_entries_total").increment(1);
+        }
+        if out.entered.is_some() || out.exited.is_some() {
+            self.persist(t, date)?;
+            sup.notify(BusEvent::PositionChanged);
+        }
+        // S §5.3 ⑧: the posture changed while the day runs (it applies at the next date).
+        if !self.day_stale
+            && let Ok(now) = self.store.cell_get(POSTURE_CELL)
+            && now != self.day_posture_raw
+        {
+            let posture_now = now
+                .as_deref()
+                .and_then(|j| serde_json::from_str::<dolphin_store::schema::SafetyValue>(j).ok())
+                .map_or(Posture::Apex, |v| v.posture);
+            if posture_now != self.day_posture {
+                self.day_stale = true;
+                self.stats.stale_state_events += 1;
+                tracing::warn!(%date, ?posture_now, day = ?self.day_posture, "[STALE_STATE] posture changed during the day");
+            }
+            self.day_posture_raw = now;
+        }
+        if let Some(s) = &self.resume
+            && s.ts_ms == t
+        {
+            let e = &self.core.engine;
+            let verified = e.capital().to_bits() == s.capital.to_bits()
+                && e.trade_history().len() == s.trades
+                && e.position().map(|p| p.trade_id) == s.position.as_ref().map(|p| p.trade_id);
+            self.stats.resumed = Some(ResumeCheck {
+                ts_ms: t,
+                capital: s.capital,
+                trades: s.trades,
+                position: s.position.as_ref().map(|p| p.trade_id),
+                verified,
+            });
+            if !verified {
+                return Err(ServiceError::Resume(format!(
+                    "at {} the re-run has capital {} and {} trades, the stored state {} and {}",
+                    crate::schedule::iso(t),
+                    e.capital(),
+                    e.trade_history().len(),
+                    s.capital,
+                    s.trades
+                )));
+            }
+            tracing::info!(at = %crate::schedule::iso(t), "resumed: the stored position and capital were re-reached");
+            self.resume = None;
+        }
+        Ok(())
+    }
+
+    /// `DOLPHIN_FEATURES["latest_eigen_scan"]` (S §10) for the bar just stepped.
+    fn publish_scan(&mut self, frame: &DayFrame, r: usize) {
+        let s = &mut self.scan_json;
+        s.clear();
+        s.push_str("{\"vel_div\":");
+        push_f64(s, frame.vel_div[r]);
+        let _ = write!(
+            s,
+            ",\"scan_number\":{},\"timestamp\":{},\"asset_prices\":{{",
+            frame.scan_number[r], frame.timestamp[r]
+        );
+        let mut first = true;
+        for (a, p) in frame.assets.iter().zip(frame.row_prices(r)) {
+            if p.is_finite() && *p > 0.0 {
+                if !first {
+                    s.push(',');
+                }
+                first = false;
+                let _ = write!(s, "\"{a}\":{p}");
+            }
+        }
+        s.push_str("}}");
+        if self
+            .store
+            .put(DOLPHIN_FEATURES, KEY_LATEST_EIGEN_SCAN, &self.scan_json)
+            .is_err()
+        {
+            self.stats.store_errors += 1;
+        }
+    }
+}
+
+fn push_f64(s: &mut String, v: f64) {
+    if v.is_finite() {
+        let _ = write!(s, "{v}");
+    } else {
+        s.push_str("null");
+    }
+}
