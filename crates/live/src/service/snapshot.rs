@@ -22,6 +22,9 @@ impl Core {
             .insert(symbol.to_string(), (stats.gaps, stats.resyncs));
         let (g0, r0) = prev.unwrap_or((0, 0));
         if stats.gaps > g0 {
+            // Tickers may have been lost with the depth updates (a stalled feed): the bookTicker
+            // check must not compare the resynced book with a ticker from before the gap.
+            self.stream.mark_stream_loss(symbol);
             metrics::counter!("dolphin_ob_gaps_total").increment(stats.gaps - g0);
             tracing::warn!(symbol, "ob_stream: sequence gap; book dropped, resyncing");
         }

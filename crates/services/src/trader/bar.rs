@@ -148,7 +148,10 @@ impl ReplayTrader {
                     s.push(',');
                 }
                 first = false;
-                let _ = write!(s, "\"{a}\":{p}");
+                s.push('"');
+                s.push_str(a);
+                s.push_str("\":");
+                push_f64(s, *p);
             }
         }
         s.push_str("}}");
@@ -162,10 +165,38 @@ impl ReplayTrader {
     }
 }
 
+/// A JSON number as serde_json writes it (shortest round-trip digits by `ryu`, ≈ 4× cheaper
+/// than `{}` of an f64 — this runs for every price of every bar), or `null`.
 fn push_f64(s: &mut String, v: f64) {
     if v.is_finite() {
-        let _ = write!(s, "{v}");
+        s.push_str(ryu::Buffer::new().format_finite(v));
     } else {
         s.push_str("null");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_f64;
+
+    #[test]
+    fn numbers_are_written_as_serde_json_writes_them() {
+        for (v, text) in [
+            (104523.1, "104523.1"),
+            (2511.07, "2511.07"),
+            (-0.0123456789, "-0.0123456789"),
+            (1.0, "1.0"),
+            (3.5e-7, "3.5e-7"),
+        ] {
+            let mut s = String::new();
+            push_f64(&mut s, v);
+            assert_eq!(s, text);
+            assert_eq!(s, serde_json::to_string(&v).unwrap());
+            assert_eq!(serde_json::from_str::<f64>(&s).unwrap().to_bits(), v.to_bits());
+        }
+        let mut s = String::new();
+        push_f64(&mut s, f64::NAN);
+        push_f64(&mut s, f64::INFINITY);
+        assert_eq!(s, "nullnull");
     }
 }
