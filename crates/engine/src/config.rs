@@ -435,7 +435,10 @@ mod tests {
         assert!(!c.tf_enabled);
         let json = serde_json::to_string(&c).unwrap();
         assert!(!json.contains("tf_"), "{json}");
-        assert!(json.contains("\"subday_low\":1.1,\"tp_slip\":0.0002"), "{json}");
+        assert!(
+            json.contains("\"subday_low\":1.1,\"tp_slip\":0.0002"),
+            "{json}"
+        );
         let back: EngineConfig = serde_json::from_str(&json).unwrap();
         assert_eq!(back, c);
         let on = EngineConfig {

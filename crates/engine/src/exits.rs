@@ -230,7 +230,10 @@ mod tests {
         );
         // No price: only MAX_HOLD.
         assert_eq!(evaluate(&BASE, None, 119, true, false), None);
-        assert_eq!(evaluate(&BASE, None, 120, false, false), Some(ExitReason::MaxHold));
+        assert_eq!(
+            evaluate(&BASE, None, 120, false, false),
+            Some(ExitReason::MaxHold)
+        );
     }
 
     #[test]
@@ -324,8 +327,14 @@ mod tests {
         let short = |vd, pnl| tf_recovery(&TF, -0.0625, vd, Direction::Short, pnl, 10);
         assert!(short(0.03125, -0.004), "on the flip line, in loss");
         assert!(short(0.05, -0.02));
-        assert!(!short(0.03, -0.004), "crossed zero, not by half the entry spread");
-        assert!(!short(0.0, -0.004), "at zero: exhausted, but in loss and not flipped");
+        assert!(
+            !short(0.03, -0.004),
+            "crossed zero, not by half the entry spread"
+        );
+        assert!(
+            !short(0.0, -0.004),
+            "at zero: exhausted, but in loss and not flipped"
+        );
         assert!(short(0.0, 0.001), "at zero in profit: exhaustion");
     }
 
@@ -335,8 +344,22 @@ mod tests {
         assert!(!at(0));
         assert!(!at(4));
         assert!(at(5));
-        assert!(!tf_recovery(&TF, -0.0625, f64::NAN, Direction::Short, 0.004, 10));
-        assert!(!tf_recovery(&TF, f64::NAN, 0.1, Direction::Short, 0.004, 10));
+        assert!(!tf_recovery(
+            &TF,
+            -0.0625,
+            f64::NAN,
+            Direction::Short,
+            0.004,
+            10
+        ));
+        assert!(!tf_recovery(
+            &TF,
+            f64::NAN,
+            0.1,
+            Direction::Short,
+            0.004,
+            10
+        ));
         // Entry spread not on the entry side (e ≤ 0): no reference size, no exit.
         assert!(!tf_recovery(&TF, 0.01, 0.1, Direction::Short, -0.004, 10));
         assert!(!tf_recovery(&TF, 0.0, 0.1, Direction::Short, -0.004, 10));
@@ -351,14 +374,28 @@ mod tests {
         assert!(long(-0.03125, -0.004), "flip line");
         assert!(!long(-0.03, -0.004));
         // A LONG entered on a negative spread has no reference size.
-        assert!(!tf_recovery(&TF, -0.0625, -0.1, Direction::Long, -0.004, 10));
+        assert!(!tf_recovery(
+            &TF,
+            -0.0625,
+            -0.1,
+            Direction::Long,
+            -0.004,
+            10
+        ));
         // exhaust_ratio 0: the spread must be back to zero.
         let zero = TfParams {
             exhaust_ratio: 0.0,
             ..TF
         };
         assert!(tf_recovery(&zero, 0.0625, 0.0, Direction::Long, 0.001, 10));
-        assert!(!tf_recovery(&zero, 0.0625, 0.001, Direction::Long, 0.001, 10));
+        assert!(!tf_recovery(
+            &zero,
+            0.0625,
+            0.001,
+            Direction::Long,
+            0.001,
+            10
+        ));
     }
 
     #[test]
@@ -385,7 +422,10 @@ mod tests {
         );
         // No price: the TF exit cannot fire, MAX_HOLD still can.
         assert_eq!(evaluate(&BASE, None, 119, false, true), None);
-        assert_eq!(evaluate(&BASE, None, 120, false, true), Some(ExitReason::MaxHold));
+        assert_eq!(
+            evaluate(&BASE, None, 120, false, true),
+            Some(ExitReason::MaxHold)
+        );
         assert_eq!(ExitReason::TfRecovery.as_str(), "TF_RECOVERY");
     }
 }

@@ -402,11 +402,20 @@ fn missing_reference_asset_is_a_clear_error() {
 /// TF-spread recovery (B §19 TODO-6), default ratios: exhaustion 0.25, flip 0.5, 5 bars.
 /// Entry at row 10 on vel_div −0.04 → e = 0.04: exhaustion line vel_div ≥ −0.01 (in profit),
 /// flip line vel_div ≥ +0.02. `btc_after` from row 11 on, `vd_after` from row 11 on.
-fn tf_run(tf_enabled: bool, btc_after: f64, vd_after: f64, no_price: usize) -> (u64, ExitReason, f64) {
+fn tf_run(
+    tf_enabled: bool,
+    btc_after: f64,
+    vd_after: f64,
+    no_price: usize,
+) -> (u64, ExitReason, f64) {
     let n = 200;
     let mut btc = vec![100.0; n];
     for (r, p) in btc.iter_mut().enumerate().skip(11) {
-        *p = if r < 11 + no_price { f64::NAN } else { btc_after };
+        *p = if r < 11 + no_price {
+            f64::NAN
+        } else {
+            btc_after
+        };
     }
     let mut vd = vec![vd_after; n];
     vd[..10].fill(0.0);
@@ -443,7 +452,10 @@ fn tf_recovery_exhaustion_in_profit_after_min_bars() {
 fn tf_recovery_flip_in_loss_and_not_without_a_price() {
     // vel_div +0.03 (x = −0.03 ≤ −0.02) with BTC 100.3 (pnl −0.3 %): flip at bar 15.
     let (bar, reason, price) = tf_run(true, 100.3, 0.03, 0);
-    assert_eq!((bar, reason, price), (15, ExitReason::TfRecovery, 100.3 * 1.0002));
+    assert_eq!(
+        (bar, reason, price),
+        (15, ExitReason::TfRecovery, 100.3 * 1.0002)
+    );
     // +0.01 crossed zero but not by half the entry spread: no flip.
     assert_eq!(tf_run(true, 100.3, 0.01, 0).1, ExitReason::MaxHold);
     // No BTC price on rows 11..=29: the first bar with a price (30) exits.

@@ -136,7 +136,7 @@ fn check_resumes(
         At { day: 0, row: 0 },
         &mut ref_days,
         |at, e| {
-            if n % every == 0 || at.row == 0 {
+            if n.is_multiple_of(every) || at.row == 0 {
                 let json = serde_json::to_string(&e.snapshot()).unwrap();
                 snaps.push((at, json, e.position().is_some()));
             }

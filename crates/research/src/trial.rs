@@ -328,7 +328,11 @@ mod tests {
     #[test]
     fn tf_fields_are_parameters_but_absent_from_the_hash_while_default() {
         let b = blue();
-        assert!(!b.canonical_json().contains("tf_"), "{}", b.canonical_json());
+        assert!(
+            !b.canonical_json().contains("tf_"),
+            "{}",
+            b.canonical_json()
+        );
         assert_eq!(b.get("engine.tf_enabled"), Some(json!(false)));
         assert_eq!(b.get("engine.tf_min_bars"), Some(json!(5)));
         let t = b
