@@ -1,6 +1,7 @@
 //! Engine configuration: the champion parameters (seeds B §18.1, S §3) and every other knob of
 //! the engine, as a plain serde struct with the champion values as defaults.
 
+use crate::exits::TfParams;
 use dolphin_core::Direction;
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +58,21 @@ pub struct EngineConfig {
     pub subday_acb_exit: bool,
     pub subday_high: f64,
     pub subday_low: f64,
+    /// TF-spread recovery exit (B §19 TODO-6, [`crate::exits::tf_recovery`]); off in the
+    /// champion. The four `tf_*` fields are left out of the serialized config while they hold
+    /// their defaults, so configs, envelopes and sweep hashes written before they existed keep
+    /// their bytes.
+    #[serde(skip_serializing_if = "is_false")]
+    pub tf_enabled: bool,
+    /// Exhaustion: exit in profit once the spread is down to this fraction of its entry size.
+    #[serde(skip_serializing_if = "is_default_tf_exhaust")]
+    pub tf_exhaust_ratio: f64,
+    /// Flip: exit once the spread stands this fraction of its entry size on the other side.
+    #[serde(skip_serializing_if = "is_default_tf_flip")]
+    pub tf_flip_ratio: f64,
+    /// Bars held before the TF exit can fire.
+    #[serde(skip_serializing_if = "is_default_tf_min_bars")]
+    pub tf_min_bars: u32,
 
     // --- slippage and fees (B §7.4, §8, SPEC D3) ---
     pub tp_slip: f64,
@@ -120,6 +136,25 @@ pub struct EngineConfig {
     pub seed: u32,
 }
 
+/// Defaults of the TF-spread exit (a design choice, the seed gives no values: TODO-6 asks for
+/// a sweep; `studies/todo6-tf-spread`).
+const TF_EXHAUST_RATIO: f64 = 0.25;
+const TF_FLIP_RATIO: f64 = 0.5;
+const TF_MIN_BARS: u32 = 5;
+
+fn is_false(v: &bool) -> bool {
+    !*v
+}
+fn is_default_tf_exhaust(v: &f64) -> bool {
+    v.to_bits() == TF_EXHAUST_RATIO.to_bits()
+}
+fn is_default_tf_flip(v: &f64) -> bool {
+    v.to_bits() == TF_FLIP_RATIO.to_bits()
+}
+fn is_default_tf_min_bars(v: &u32) -> bool {
+    *v == TF_MIN_BARS
+}
+
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
@@ -148,6 +183,10 @@ impl Default for EngineConfig {
             subday_acb_exit: true,
             subday_high: 1.25,
             subday_low: 1.10,
+            tf_enabled: false,
+            tf_exhaust_ratio: TF_EXHAUST_RATIO,
+            tf_flip_ratio: TF_FLIP_RATIO,
+            tf_min_bars: TF_MIN_BARS,
             tp_slip: 0.0002,
             sl_slip: 0.0005,
             other_slip: 0.0002,
@@ -244,6 +283,15 @@ impl EngineConfig {
         }
     }
 
+    /// The TF-spread exit's parameters.
+    pub fn tf_params(&self) -> TfParams {
+        TfParams {
+            exhaust_ratio: self.tf_exhaust_ratio,
+            flip_ratio: self.tf_flip_ratio,
+            min_bars: self.tf_min_bars,
+        }
+    }
+
     /// Checks values that would make the engine meaningless.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let positive = [
@@ -275,6 +323,14 @@ impl EngineConfig {
         ] {
             if !(0.0..=1.0).contains(&value) {
                 return Err(ConfigError::NotAProbability { name, value });
+            }
+        }
+        for (name, value) in [
+            ("tf_exhaust_ratio", self.tf_exhaust_ratio),
+            ("tf_flip_ratio", self.tf_flip_ratio),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(ConfigError::NotNonNegative { name, value });
             }
         }
         if self.irp_window < 2 {
@@ -309,6 +365,8 @@ pub enum ConfigError {
     Thresholds { threshold: f64, extreme: f64 },
     #[error("`{name}` must be within [0, 1], got {value}")]
     NotAProbability { name: &'static str, value: f64 },
+    #[error("`{name}` must be a finite number ≥ 0, got {value}")]
+    NotNonNegative { name: &'static str, value: f64 },
     #[error("`irp_window` must be at least 2")]
     IrpWindow,
     #[error("`price_history_keep` must lie between `irp_window` and `price_history_max`")]
@@ -366,6 +424,47 @@ mod tests {
             bad.validate(),
             Err(ConfigError::NotAProbability {
                 name: "ob_confirm_rate",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn tf_fields_are_serialized_only_away_from_their_defaults() {
+        let c = EngineConfig::default();
+        assert!(!c.tf_enabled);
+        let json = serde_json::to_string(&c).unwrap();
+        assert!(!json.contains("tf_"), "{json}");
+        assert!(
+            json.contains("\"subday_low\":1.1,\"tp_slip\":0.0002"),
+            "{json}"
+        );
+        let back: EngineConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, c);
+        let on = EngineConfig {
+            tf_enabled: true,
+            tf_min_bars: 15,
+            ..EngineConfig::default()
+        };
+        let json = serde_json::to_string(&on).unwrap();
+        assert!(
+            json.contains("\"subday_low\":1.1,\"tf_enabled\":true,\"tf_min_bars\":15,\"tp_slip\""),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<EngineConfig>(&json).unwrap(), on);
+        // Not a frozen champion parameter.
+        assert_eq!(
+            crate::champion::champion_hash(&on),
+            crate::champion::CHAMPION_HASH
+        );
+        let bad = EngineConfig {
+            tf_exhaust_ratio: f64::NAN,
+            ..EngineConfig::default()
+        };
+        assert!(matches!(
+            bad.validate(),
+            Err(ConfigError::NotNonNegative {
+                name: "tf_exhaust_ratio",
                 ..
             })
         ));

@@ -16,6 +16,8 @@ pub enum ExitReason {
     HibernateHalt,
     SubdayAcbNormalization,
     EndOfData,
+    /// TF-spread recovery (B §19 TODO-6, off in the champion): [`tf_recovery`].
+    TfRecovery,
 }
 
 impl ExitReason {
@@ -28,6 +30,7 @@ impl ExitReason {
             ExitReason::HibernateHalt => "HIBERNATE_HALT",
             ExitReason::SubdayAcbNormalization => "SUBDAY_ACB_NORMALIZATION",
             ExitReason::EndOfData => "END_OF_DATA",
+            ExitReason::TfRecovery => "TF_RECOVERY",
         }
     }
 }
@@ -100,13 +103,14 @@ pub fn ob_dynamic_exit(
 }
 
 /// The price-driven exits in priority order (B §7.1): FIXED_TP, STOP_LOSS, vel_div adverse
-/// turn, MAX_HOLD. `price_pnl` is `None` when the asset has no price on this bar; then only
-/// MAX_HOLD can fire (SPEC §6).
+/// turn, TF-spread recovery (TODO-6), MAX_HOLD. `price_pnl` is `None` when the asset has no
+/// price on this bar; then only MAX_HOLD can fire (SPEC §6).
 pub fn evaluate(
     params: &ExitParams,
     price_pnl: Option<f64>,
     bars_held: u64,
     vd_adverse: bool,
+    tf_recovered: bool,
 ) -> Option<ExitReason> {
     if let Some(pnl) = price_pnl {
         if pnl >= params.tp_pct {
@@ -117,6 +121,9 @@ pub fn evaluate(
         }
         if vd_adverse {
             return Some(ExitReason::VdAdverse);
+        }
+        if tf_recovered {
+            return Some(ExitReason::TfRecovery);
         }
     }
     if bars_held >= u64::from(params.max_hold) {
@@ -144,6 +151,50 @@ pub fn vd_adverse_turn(
     (count, count >= confirm_bars)
 }
 
+/// The TF-spread recovery exit's parameters (B §19 TODO-6; `studies/todo6-tf-spread`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TfParams {
+    /// Exhaustion: exit in profit once the spread has shrunk to this fraction of its size at
+    /// entry.
+    pub exhaust_ratio: f64,
+    /// Flip: exit whatever the pnl once the spread stands on the other side by this fraction
+    /// of its size at entry.
+    pub flip_ratio: f64,
+    /// Bars held before either rule can fire.
+    pub min_bars: u32,
+}
+
+/// TF-spread recovery (B §19 TODO-6, designed from B §13.3: the exit manager is set up with
+/// the entry bar's `v50_vel` and `v750_vel`; their difference is the time-frame spread
+/// `vel_div`, SPEC D2). With `e` the spread's size on the entry side at entry (SHORT:
+/// `e = −entry_vel_div`, LONG: `e = entry_vel_div`) and `x` the same signed value now:
+/// * exhaustion: `x ≤ exhaust_ratio · e` while `pnl_pct > 0` (the impulse that opened the
+///   trade has recovered: bank the profit);
+/// * flip: `x ≤ −flip_ratio · e` whatever the pnl (the regime reversed).
+///
+/// Neither fires before `min_bars` bars held, with a NaN spread, or when the entry spread was
+/// not on the entry side (`e ≤ 0`). The caller asks only on a bar with a price.
+pub fn tf_recovery(
+    p: &TfParams,
+    entry_vel_div: f64,
+    vel_div: f64,
+    direction: Direction,
+    pnl_pct: f64,
+    bars_held: u64,
+) -> bool {
+    let side = match direction {
+        Direction::Short => -1.0,
+        Direction::Long => 1.0,
+    };
+    let (e, x) = (side * entry_vel_div, side * vel_div);
+    if bars_held < u64::from(p.min_bars) || e.is_nan() || e <= 0.0 || x.is_nan() {
+        return false;
+    }
+    let exhausted = pnl_pct > 0.0 && x <= p.exhaust_ratio * e;
+    let flipped = x <= -p.flip_ratio * e;
+    exhausted || flipped
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,29 +208,32 @@ mod tests {
     #[test]
     fn priority_order() {
         assert_eq!(
-            evaluate(&BASE, Some(0.0095), 0, false),
+            evaluate(&BASE, Some(0.0095), 0, false, false),
             Some(ExitReason::FixedTp)
         );
-        assert_eq!(evaluate(&BASE, Some(0.0094), 119, false), None);
+        assert_eq!(evaluate(&BASE, Some(0.0094), 119, false, false), None);
         assert_eq!(
-            evaluate(&BASE, Some(0.0094), 120, false),
+            evaluate(&BASE, Some(0.0094), 120, false, false),
             Some(ExitReason::MaxHold)
         );
         assert_eq!(
-            evaluate(&BASE, Some(0.01), 500, true),
+            evaluate(&BASE, Some(0.01), 500, true, false),
             Some(ExitReason::FixedTp)
         );
         assert_eq!(
-            evaluate(&BASE, Some(-1.0), 500, true),
+            evaluate(&BASE, Some(-1.0), 500, true, false),
             Some(ExitReason::StopLoss)
         );
         assert_eq!(
-            evaluate(&BASE, Some(0.0), 5, true),
+            evaluate(&BASE, Some(0.0), 5, true, false),
             Some(ExitReason::VdAdverse)
         );
         // No price: only MAX_HOLD.
-        assert_eq!(evaluate(&BASE, None, 119, true), None);
-        assert_eq!(evaluate(&BASE, None, 120, false), Some(ExitReason::MaxHold));
+        assert_eq!(evaluate(&BASE, None, 119, true, false), None);
+        assert_eq!(
+            evaluate(&BASE, None, 120, false, false),
+            Some(ExitReason::MaxHold)
+        );
     }
 
     #[test]
@@ -245,5 +299,133 @@ mod tests {
         let long = |c, vd| vd_adverse_turn(c, vd, Direction::Long, 0.02, 1);
         assert_eq!(long(0, -0.03), (1, true));
         assert_eq!(long(0, 0.03), (0, false));
+    }
+
+    /// The worked examples of `studies/todo6-tf-spread/README.md`: exhaustion 0.25, flip 0.5,
+    /// 5 bars. A SHORT entered at vel_div −0.0625 has `e = 0.0625`: exhaustion line
+    /// `x ≤ 0.015625` (vel_div ≥ −0.015625), flip line `x ≤ −0.03125` (vel_div ≥ +0.03125).
+    /// The values are binary-exact, so the lines themselves are tested.
+    const TF: TfParams = TfParams {
+        exhaust_ratio: 0.25,
+        flip_ratio: 0.5,
+        min_bars: 5,
+    };
+
+    #[test]
+    fn tf_recovery_short_exhaustion_needs_profit() {
+        let short = |vd, pnl| tf_recovery(&TF, -0.0625, vd, Direction::Short, pnl, 10);
+        assert!(!short(-0.03, 0.004), "spread 0.03 still above 0.015625");
+        assert!(short(-0.015625, 0.004), "on the exhaustion line, in profit");
+        assert!(short(-0.01, 0.004));
+        assert!(!short(-0.015625, -0.004), "exhausted but in loss");
+        assert!(!short(-0.015625, 0.0), "break-even is not profit");
+        assert!(!short(-0.0156251, 0.004), "just outside the line");
+    }
+
+    #[test]
+    fn tf_recovery_short_flip_fires_whatever_the_pnl() {
+        let short = |vd, pnl| tf_recovery(&TF, -0.0625, vd, Direction::Short, pnl, 10);
+        assert!(short(0.03125, -0.004), "on the flip line, in loss");
+        assert!(short(0.05, -0.02));
+        assert!(
+            !short(0.03, -0.004),
+            "crossed zero, not by half the entry spread"
+        );
+        assert!(
+            !short(0.0, -0.004),
+            "at zero: exhausted, but in loss and not flipped"
+        );
+        assert!(short(0.0, 0.001), "at zero in profit: exhaustion");
+    }
+
+    #[test]
+    fn tf_recovery_waits_min_bars_and_ignores_nan() {
+        let at = |bars| tf_recovery(&TF, -0.0625, 0.1, Direction::Short, -0.004, bars);
+        assert!(!at(0));
+        assert!(!at(4));
+        assert!(at(5));
+        assert!(!tf_recovery(
+            &TF,
+            -0.0625,
+            f64::NAN,
+            Direction::Short,
+            0.004,
+            10
+        ));
+        assert!(!tf_recovery(
+            &TF,
+            f64::NAN,
+            0.1,
+            Direction::Short,
+            0.004,
+            10
+        ));
+        // Entry spread not on the entry side (e ≤ 0): no reference size, no exit.
+        assert!(!tf_recovery(&TF, 0.01, 0.1, Direction::Short, -0.004, 10));
+        assert!(!tf_recovery(&TF, 0.0, 0.1, Direction::Short, -0.004, 10));
+    }
+
+    #[test]
+    fn tf_recovery_long_mirrors_the_short() {
+        let long = |vd, pnl| tf_recovery(&TF, 0.0625, vd, Direction::Long, pnl, 10);
+        assert!(!long(0.03, 0.004));
+        assert!(long(0.015625, 0.004), "exhaustion line");
+        assert!(!long(0.015625, -0.004));
+        assert!(long(-0.03125, -0.004), "flip line");
+        assert!(!long(-0.03, -0.004));
+        // A LONG entered on a negative spread has no reference size.
+        assert!(!tf_recovery(
+            &TF,
+            -0.0625,
+            -0.1,
+            Direction::Long,
+            -0.004,
+            10
+        ));
+        // exhaust_ratio 0: the spread must be back to zero.
+        let zero = TfParams {
+            exhaust_ratio: 0.0,
+            ..TF
+        };
+        assert!(tf_recovery(&zero, 0.0625, 0.0, Direction::Long, 0.001, 10));
+        assert!(!tf_recovery(
+            &zero,
+            0.0625,
+            0.001,
+            Direction::Long,
+            0.001,
+            10
+        ));
+    }
+
+    #[test]
+    fn tf_recovery_ranks_after_the_vd_turn_and_before_max_hold() {
+        assert_eq!(
+            evaluate(&BASE, Some(0.0), 5, false, true),
+            Some(ExitReason::TfRecovery)
+        );
+        assert_eq!(
+            evaluate(&BASE, Some(0.0), 5, true, true),
+            Some(ExitReason::VdAdverse)
+        );
+        assert_eq!(
+            evaluate(&BASE, Some(0.0095), 5, false, true),
+            Some(ExitReason::FixedTp)
+        );
+        assert_eq!(
+            evaluate(&BASE, Some(-1.0), 5, false, true),
+            Some(ExitReason::StopLoss)
+        );
+        assert_eq!(
+            evaluate(&BASE, Some(0.0), 500, false, true),
+            Some(ExitReason::TfRecovery)
+        );
+        // No price: the TF exit cannot fire, MAX_HOLD still can.
+        assert_eq!(evaluate(&BASE, None, 119, false, true), None);
+        assert_eq!(
+            evaluate(&BASE, None, 120, false, true),
+            Some(ExitReason::MaxHold)
+        );
+        assert_eq!(ExitReason::TfRecovery.as_str(), "TF_RECOVERY");
     }
 }

@@ -398,3 +398,66 @@ fn missing_reference_asset_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// TF-spread recovery (B §19 TODO-6), default ratios: exhaustion 0.25, flip 0.5, 5 bars.
+/// Entry at row 10 on vel_div −0.04 → e = 0.04: exhaustion line vel_div ≥ −0.01 (in profit),
+/// flip line vel_div ≥ +0.02. `btc_after` from row 11 on, `vd_after` from row 11 on.
+fn tf_run(
+    tf_enabled: bool,
+    btc_after: f64,
+    vd_after: f64,
+    no_price: usize,
+) -> (u64, ExitReason, f64) {
+    let n = 200;
+    let mut btc = vec![100.0; n];
+    for (r, p) in btc.iter_mut().enumerate().skip(11) {
+        *p = if r < 11 + no_price {
+            f64::NAN
+        } else {
+            btc_after
+        };
+    }
+    let mut vd = vec![vd_after; n];
+    vd[..10].fill(0.0);
+    vd[10] = -0.04;
+    let cfg = EngineConfig {
+        tf_enabled,
+        ..plain()
+    };
+    let mut e = NDAlphaEngine::new(cfg).unwrap();
+    e.process_day(&day("2025-05-05", &btc, &vd), APEX, false)
+        .unwrap();
+    let t = &e.trade_history()[0];
+    assert_eq!(t.entry_bar, 10);
+    (t.exit_bar, t.reason, t.exit_price)
+}
+
+#[test]
+fn tf_recovery_exhaustion_in_profit_after_min_bars() {
+    // vel_div −0.005 from row 11 (x = 0.005 ≤ 0.01), BTC 99.8 (pnl +0.2 %, below TP):
+    // exhausted from bar 1 on, fires at 5 bars held → bar 15, other_slip 2 bps.
+    assert_eq!(
+        tf_run(true, 99.8, -0.005, 0),
+        (15, ExitReason::TfRecovery, 99.8 * 1.0002)
+    );
+    // Off (the champion): the same trade runs to MAX_HOLD.
+    assert_eq!(tf_run(false, 99.8, -0.005, 0).1, ExitReason::MaxHold);
+    // Exhausted but in loss (BTC 100.3): no exhaustion exit, and not flipped.
+    assert_eq!(tf_run(true, 100.3, -0.005, 0).1, ExitReason::MaxHold);
+    // Still stretched (x = 0.015 > 0.01) in profit: no exit.
+    assert_eq!(tf_run(true, 99.8, -0.015, 0).1, ExitReason::MaxHold);
+}
+
+#[test]
+fn tf_recovery_flip_in_loss_and_not_without_a_price() {
+    // vel_div +0.03 (x = −0.03 ≤ −0.02) with BTC 100.3 (pnl −0.3 %): flip at bar 15.
+    let (bar, reason, price) = tf_run(true, 100.3, 0.03, 0);
+    assert_eq!(
+        (bar, reason, price),
+        (15, ExitReason::TfRecovery, 100.3 * 1.0002)
+    );
+    // +0.01 crossed zero but not by half the entry spread: no flip.
+    assert_eq!(tf_run(true, 100.3, 0.01, 0).1, ExitReason::MaxHold);
+    // No BTC price on rows 11..=29: the first bar with a price (30) exits.
+    assert_eq!(tf_run(true, 100.3, 0.03, 19).0, 30);
+}

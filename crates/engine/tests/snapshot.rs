@@ -136,7 +136,7 @@ fn check_resumes(
         At { day: 0, row: 0 },
         &mut ref_days,
         |at, e| {
-            if n % every == 0 || at.row == 0 {
+            if n.is_multiple_of(every) || at.row == 0 {
                 let json = serde_json::to_string(&e.snapshot()).unwrap();
                 snaps.push((at, json, e.position().is_some()));
             }
@@ -227,6 +227,32 @@ fn resume_with_an_ob_provider_keeps_placements_and_rules() {
         |e| e.set_ob_engine(Arc::new(ClockOb)),
         13,
     );
+    assert!(
+        n > 100 && open > 5,
+        "{n} resumes, {open} with an open position"
+    );
+}
+
+#[test]
+fn resume_with_the_tf_exit_on_is_exact() {
+    // TODO-6: the TF-spread exit needs only the entry's vel_div, which the snapshot keeps.
+    let frames = sample_days();
+    let cfg = EngineConfig {
+        tf_enabled: true,
+        ..EngineConfig::champion()
+    };
+    let mut e = NDAlphaEngine::new(cfg.clone()).unwrap();
+    for (i, f) in frames.iter().enumerate() {
+        e.process_day(f, DayContext::default(), i + 1 == frames.len())
+            .unwrap();
+    }
+    let tf = e
+        .trade_history()
+        .iter()
+        .filter(|t| t.reason == dolphin_engine::ExitReason::TfRecovery)
+        .count();
+    assert!(tf > 3, "{tf} TF_RECOVERY exits on the sample");
+    let (n, open) = check_resumes(&cfg, &frames, |_| {}, 97);
     assert!(
         n > 100 && open > 5,
         "{n} resumes, {open} with an open position"

@@ -74,9 +74,30 @@ impl TrialConfig {
         d.iter().take(8).map(|b| format!("{b:02x}")).collect()
     }
 
+    /// The serde tree with every parameter in it: the canonical JSON plus the engine fields
+    /// that [`EngineConfig`] leaves out while they hold their defaults (the TF-spread exit,
+    /// TODO-6), so a sweep can name them (`engine.tf_exhaust_ratio`) and the results list
+    /// their values, while the canonical JSON and the hash of every earlier trial stay as
+    /// they were.
+    fn tree(&self) -> Value {
+        let mut v = serde_json::to_value(self).expect("a trial config serialises");
+        let e = &self.engine;
+        if let Some(obj) = v.get_mut("engine").and_then(Value::as_object_mut) {
+            for (k, val) in [
+                ("tf_enabled", Value::from(e.tf_enabled)),
+                ("tf_exhaust_ratio", Value::from(e.tf_exhaust_ratio)),
+                ("tf_flip_ratio", Value::from(e.tf_flip_ratio)),
+                ("tf_min_bars", Value::from(e.tf_min_bars)),
+            ] {
+                obj.entry(k).or_insert(val);
+            }
+        }
+        v
+    }
+
     /// The value at a dotted path, if it exists.
     pub fn get(&self, path: &str) -> Option<Value> {
-        let mut v = serde_json::to_value(self).ok()?;
+        let mut v = self.tree();
         for seg in path.split('.') {
             v = v.get_mut(seg)?.take();
         }
@@ -86,7 +107,7 @@ impl TrialConfig {
     /// A copy with `overrides` applied (dotted paths). Checks every path exists, that the new
     /// value has the old value's JSON type (integers stay integers), and validates the result.
     pub fn with_overrides(&self, overrides: &[(String, Value)]) -> Result<Self, ResearchError> {
-        let mut tree = serde_json::to_value(self).expect("a trial config serialises");
+        let mut tree = self.tree();
         for (path, value) in overrides {
             set_path(&mut tree, path, value.clone())?;
         }
@@ -302,5 +323,59 @@ mod tests {
         let back = SystemConfig::from_yaml(&yaml, "x.yml").unwrap();
         assert_eq!(back.engine, t.engine);
         assert!(!back.champion);
+    }
+
+    #[test]
+    fn tf_fields_are_parameters_but_absent_from_the_hash_while_default() {
+        let b = blue();
+        assert!(
+            !b.canonical_json().contains("tf_"),
+            "{}",
+            b.canonical_json()
+        );
+        assert_eq!(b.get("engine.tf_enabled"), Some(json!(false)));
+        assert_eq!(b.get("engine.tf_min_bars"), Some(json!(5)));
+        let t = b
+            .with_overrides(&[
+                ("engine.tf_enabled".into(), json!(true)),
+                ("engine.tf_exhaust_ratio".into(), json!(0.5)),
+                ("engine.tf_min_bars".into(), json!(15)),
+            ])
+            .unwrap();
+        assert!(t.engine.tf_enabled);
+        assert_eq!(t.engine.tf_exhaust_ratio, 0.5);
+        assert_eq!(t.engine.tf_min_bars, 15);
+        assert_eq!(t.engine.tf_flip_ratio, 0.5, "untouched: the default");
+        let json = t.canonical_json();
+        assert!(
+            json.contains("\"tf_enabled\":true,\"tf_exhaust_ratio\":0.5,\"tf_min_bars\":15"),
+            "{json}"
+        );
+        assert_ne!(t.hash(), b.hash());
+        // Back at the defaults: the same trial, the same hash as blue.
+        let back = t
+            .with_overrides(&[
+                ("engine.tf_enabled".into(), json!(false)),
+                ("engine.tf_exhaust_ratio".into(), json!(0.25)),
+                ("engine.tf_min_bars".into(), json!(5)),
+            ])
+            .unwrap();
+        assert_eq!(back.hash(), b.hash());
+        // Every engine field is in the tree: as many keys as a config with no default TF value.
+        let all = t
+            .with_overrides(&[("engine.tf_flip_ratio".into(), json!(2.0))])
+            .unwrap();
+        let n = |v: Value| v["engine"].as_object().map(|o| o.len());
+        assert_eq!(n(b.tree()), n(serde_json::to_value(&all).unwrap()));
+        let e = b
+            .with_overrides(&[("engine.tf_min_bars".into(), json!(1.5))])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("integer"), "{e}");
+        let e = b
+            .with_overrides(&[("engine.tf_flip_ratio".into(), json!(-1.0))])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tf_flip_ratio"), "{e}");
     }
 }

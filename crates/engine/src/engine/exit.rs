@@ -1,8 +1,11 @@
 //! Position management (seeds B §7, §13.2; SPEC §5 "Exits", §6): forced exits (HIBERNATE,
-//! sub-day ACB), the exit rules with OB-5, settlement, and the end-of-data close.
+//! sub-day ACB), the exit rules with OB-5 (and the TF-spread exit of B §19 TODO-6 when
+//! enabled), settlement, and the end-of-data close.
 
 use super::{Bar, NDAlphaEngine};
-use crate::exits::{ExitParams, ExitReason, evaluate, ob_dynamic_exit, vd_adverse_turn};
+use crate::exits::{
+    ExitParams, ExitReason, evaluate, ob_dynamic_exit, tf_recovery, vd_adverse_turn,
+};
 use crate::fees::{EdgeSource, ExitTerms, pnl_pct, settle_exit};
 use crate::position::NDTradeRecord;
 use dolphin_core::{Posture, is_valid_price};
@@ -50,6 +53,11 @@ impl NDAlphaEngine {
         let pos = self.position.as_ref()?;
         let bars_held = bar_idx - pos.entry_bar;
         let pnl_now = price.map(|p| pnl_pct(pos.entry_price, p, dir));
+        let tf = self.cfg.tf_enabled
+            && pnl_now.is_some_and(|pnl| {
+                let tf = self.cfg.tf_params();
+                tf_recovery(&tf, pos.entry_vel_div, bar.vel_div, dir, pnl, bars_held)
+            });
         let base = ExitParams {
             tp_pct: self.cfg.fixed_tp_pct,
             sl_pct: self.cfg.stop_pct,
@@ -69,7 +77,7 @@ impl NDAlphaEngine {
             }
             None => base,
         };
-        let reason = evaluate(&params, pnl_now, bars_held, vd_adverse)?;
+        let reason = evaluate(&params, pnl_now, bars_held, vd_adverse, tf)?;
         Some(self.execute_exit(reason, price.unwrap_or(last_price), bar_idx))
     }
 
