@@ -538,10 +538,16 @@ fn many_row_groups_and_batches_are_joined_in_order() {
 #[test]
 fn fuzz_crashes_are_errors() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
-    for (fixture, what) in [(
-        "day_file-negative-chunk-offset.parquet",
-        "is outside the file",
-    )] {
+    for (fixture, what) in [
+        (
+            "day_file-negative-chunk-offset.parquet",
+            "is outside the file",
+        ),
+        (
+            "day_file-bad-definition-levels.parquet",
+            "corrupt data (the parquet reader failed: offset + len out of bounds)",
+        ),
+    ] {
         let bytes = std::fs::read(dir.join(fixture)).unwrap();
         let e =
             dolphin_data::read_day_file_bytes(Path::new("2025-05-05.parquet"), bytes).unwrap_err();
