@@ -6,10 +6,11 @@ use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 
 fuzz_target!(|data: &[u8]| {
-    // The first byte picks the interval of the file name (the grid rules differ by interval).
+    // A leading 0x00 or 0x01 byte picks another interval of the file name (the grid rules
+    // differ by interval); anything else is a whole `-1m` file, as the seed corpus is.
     let (name, body) = match data.split_first() {
-        Some((b, rest)) if b % 3 == 0 => ("FUZZUSDT-1s.csv", rest),
-        Some((b, rest)) if b % 3 == 1 => ("FUZZUSDT-3d.csv", rest),
+        Some((0, rest)) => ("FUZZUSDT-1s.csv", rest),
+        Some((1, rest)) => ("FUZZUSDT-3d.csv", rest),
         _ => ("FUZZUSDT-1m.csv", data),
     };
     if let Ok(f) = dolphin_data::parse_kline_csv(Path::new(name), body) {

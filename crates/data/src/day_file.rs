@@ -60,6 +60,62 @@ pub fn read_day_file_bytes(path: &Path, bytes: Vec<u8>) -> Result<DayFrame, Data
     read_day_file_from(path, bytes::Bytes::from(bytes))
 }
 
+/// Runs the parquet decoding of one file and turns a panic inside the parquet/arrow crates
+/// into an error naming the file. Those crates still assert on some corrupt pages (the
+/// `day_file` fuzz target found one in the definition-level decoder, arrow-buffer's
+/// `offset + len out of bounds`); a bad file must be an error, never a crash (issue 14).
+/// The reader owns everything it touches, so nothing half-built survives the unwind.
+fn decode_guarded<T>(
+    path: &Path,
+    decode: impl FnOnce() -> Result<T, DataError>,
+) -> Result<T, DataError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)).unwrap_or_else(|payload| {
+        let why = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown reason".into());
+        Err(DataError::Parquet {
+            path: path.to_path_buf(),
+            message: format!("corrupt data (the parquet reader failed: {why})"),
+        })
+    })
+}
+
+/// Every column chunk the footer announces lies inside the file: the parquet reader asserts
+/// (panics) on a negative offset or length, so a corrupt footer is refused here first
+/// (found by the `day_file` fuzz target; crates/data/tests/fixtures/fuzz/).
+fn check_chunk_ranges(
+    path: &Path,
+    meta: &parquet::file::metadata::ParquetMetaData,
+    file_len: u64,
+) -> Result<(), DataError> {
+    for (g, group) in meta.row_groups().iter().enumerate() {
+        for col in group.columns() {
+            let start = col
+                .dictionary_page_offset()
+                .unwrap_or(col.data_page_offset());
+            let len = col.compressed_size();
+            let inside = u64::try_from(start)
+                .ok()
+                .zip(u64::try_from(len).ok())
+                .and_then(|(s, l)| s.checked_add(l))
+                .is_some_and(|end| end <= file_len);
+            if !inside {
+                return Err(DataError::Parquet {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "row group {g} column `{}`: chunk at offset {start} length {len} is \
+                         outside the file ({file_len} bytes)",
+                        col.column_path().string()
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Rows decoded per batch. The row count in the file's metadata is not trusted for sizes
 /// (a corrupt footer could ask for any amount of memory); the decoded rows are.
 const BATCH_ROWS: usize = 64 * 1024;
@@ -71,19 +127,24 @@ fn read_day_file_from<R: ChunkReader + 'static>(
     let file_date = day_file_date(path).ok_or_else(|| DataError::BadDayFileName {
         path: path.to_path_buf(),
     })?;
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new(source).map_err(|e| parquet_err(path, e))?;
-    let meta_rows = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
-    let schema = builder.schema().clone();
-    let layout = ColumnLayout::resolve(path, &schema)?;
-    let reader = builder
-        .with_batch_size(meta_rows.clamp(1, BATCH_ROWS))
-        .build()
-        .map_err(|e| parquet_err(path, e))?;
-    let mut batches = Vec::new();
-    for batch in reader {
-        batches.push(batch.map_err(|e| parquet_err(path, e))?);
-    }
+    let (layout, meta_rows, batches) = decode_guarded(path, || {
+        let file_len = source.len();
+        let builder =
+            ParquetRecordBatchReaderBuilder::try_new(source).map_err(|e| parquet_err(path, e))?;
+        check_chunk_ranges(path, builder.metadata(), file_len)?;
+        let meta_rows = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
+        let schema = builder.schema().clone();
+        let layout = ColumnLayout::resolve(path, &schema)?;
+        let reader = builder
+            .with_batch_size(meta_rows.clamp(1, BATCH_ROWS))
+            .build()
+            .map_err(|e| parquet_err(path, e))?;
+        let mut batches = Vec::new();
+        for batch in reader {
+            batches.push(batch.map_err(|e| parquet_err(path, e))?);
+        }
+        Ok((layout, meta_rows, batches))
+    })?;
     let num_rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     for batch in &batches {
         // Decoded columns of unequal length: a corrupt file (checked before indexing).

@@ -532,3 +532,30 @@ fn many_row_groups_and_batches_are_joined_in_order() {
         assert_eq!(f.row_prices(r), want.as_slice(), "row {r}");
     }
 }
+
+/// Fuzz regressions (fuzz/fuzz_targets/day_file.rs): footers that made the parquet reader
+/// panic are refused with an error naming the file and the column chunk.
+#[test]
+fn fuzz_crashes_are_errors() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
+    for (fixture, what) in [
+        (
+            "day_file-negative-chunk-offset.parquet",
+            "is outside the file",
+        ),
+        (
+            "day_file-bad-definition-levels.parquet",
+            "corrupt data (the parquet reader failed: offset + len out of bounds)",
+        ),
+    ] {
+        let bytes = std::fs::read(dir.join(fixture)).unwrap();
+        let e =
+            dolphin_data::read_day_file_bytes(Path::new("2025-05-05.parquet"), bytes).unwrap_err();
+        let s = e.to_string();
+        assert!(matches!(e, DataError::Parquet { .. }), "{fixture}: {s}");
+        assert!(
+            s.contains("2025-05-05.parquet") && s.contains(what),
+            "{fixture}: {s}"
+        );
+    }
+}

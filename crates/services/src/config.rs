@@ -211,6 +211,16 @@ mod tests {
             e.to_string().contains("t.yml") && e.to_string().contains("10q"),
             "{e}"
         );
-        assert!(ServicesConfig::from_yaml("nope: 1\n", "t.yml").is_err());
+        // Issue 14 item 1, configs: an unknown key or a bad value is refused, file and key named.
+        let e = ServicesConfig::from_yaml("nope: 1\n", "t.yml").unwrap_err();
+        assert!(
+            e.to_string().contains("t.yml") && e.to_string().contains("`nope`"),
+            "{e}"
+        );
+        let e = ServicesConfig::from_yaml("trader:\n  cadence: 1m\n  colour: red\n", "t.yml")
+            .unwrap_err();
+        assert!(e.to_string().contains("`colour`"), "{e}");
+        let e = ServicesConfig::from_yaml("acb_wait_ms: soon\n", "t.yml").unwrap_err();
+        assert!(e.to_string().contains("acb_wait_ms"), "{e}");
     }
 }

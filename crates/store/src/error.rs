@@ -28,11 +28,14 @@ pub enum StoreError {
         current: u64,
         held: bool,
     },
-    /// A stored value is not the JSON the schema expects (S §10).
-    #[error("map `{map}` key `{key}`: value is not a valid {type_name}: {source}")]
+    /// A stored value is not the JSON the schema expects (S §10); `field` is the path of the
+    /// offending field inside the value (`.` for the value itself, e.g. not JSON at all or a
+    /// missing field, which `source` names).
+    #[error("map `{map}` key `{key}` field `{field}`: value is not a valid {type_name}: {source}")]
     Decode {
         map: String,
         key: String,
+        field: String,
         type_name: &'static str,
         #[source]
         source: serde_json::Error,

@@ -143,14 +143,22 @@ pub fn to_json<T: Serialize>(map: &str, key: &str, value: &T) -> Result<String, 
     })
 }
 
-/// Decodes the JSON stored at `map[key]`.
+/// Decodes the JSON stored at `map[key]`; an error names the map, the key and the path of the
+/// field that could not be read (issue 14: a store value is an input like any other).
 pub fn from_json<T: DeserializeOwned>(map: &str, key: &str, json: &str) -> Result<T, StoreError> {
-    serde_json::from_str(json).map_err(|source| StoreError::Decode {
+    let decode_error = |field: String, source| StoreError::Decode {
         map: map.to_string(),
         key: key.to_string(),
+        field,
         type_name: std::any::type_name::<T>(),
         source,
-    })
+    };
+    let mut de = serde_json::Deserializer::from_str(json);
+    let value = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| decode_error(e.path().to_string(), e.into_inner()))?;
+    // Trailing characters after the value, as `serde_json::from_str` checks.
+    de.end().map_err(|e| decode_error(".".into(), e))?;
+    Ok(value)
 }
 
 /// Writes a typed value as JSON (S §10 values).
@@ -230,6 +238,105 @@ mod tests {
                 r#"{"vel_div":"x","scan_number":1,"asset_prices":{}}"#
             )
             .is_err()
+        );
+    }
+
+    /// Issue 14 item 1, store values: every S §10 value that cannot be read is an error
+    /// naming the map, the key and the field (reader: `get_json`, `read_safety`).
+    #[test]
+    fn corrupt_values_name_map_key_and_field() {
+        use crate::EmbeddedMemory;
+        let mem = EmbeddedMemory::new();
+        let err = |map: &str, key: &str, json: &str| -> String {
+            mem.put(map, key, json).unwrap();
+            let e = match map {
+                DOLPHIN_SAFETY => get_json::<_, SafetyValue>(&mem, map, key).map(|_| ()),
+                DOLPHIN_FEATURES if key == KEY_ACB_BOOST => {
+                    get_json::<_, AcbBoostValue>(&mem, map, key).map(|_| ())
+                }
+                DOLPHIN_FEATURES => get_json::<_, EigenScanValue>(&mem, map, key).map(|_| ()),
+                DOLPHIN_PNL_BLUE => get_json::<_, DailyResultValue>(&mem, map, key).map(|_| ()),
+                DOLPHIN_STATE_BLUE if key == KEY_LATEST => {
+                    get_json::<_, StateValue>(&mem, map, key).map(|_| ())
+                }
+                DOLPHIN_STATE_BLUE => get_json::<_, NautilusStateValue>(&mem, map, key).map(|_| ()),
+                _ => get_json::<_, HeartbeatValue>(&mem, map, key).map(|_| ()),
+            };
+            let e = e.unwrap_err();
+            assert!(matches!(e, StoreError::Decode { .. }), "{e:?}");
+            e.to_string()
+        };
+        let cases: [(&str, &str, &str, &str); 10] = [
+            (
+                DOLPHIN_SAFETY,
+                KEY_LATEST,
+                r#"{"posture":"SLEEPY","Rm":1}"#,
+                "field `posture`",
+            ),
+            (
+                DOLPHIN_SAFETY,
+                KEY_LATEST,
+                r#"{"posture":"APEX"}"#,
+                "missing field `Rm`",
+            ),
+            (
+                DOLPHIN_FEATURES,
+                KEY_ACB_BOOST,
+                r#"{"boost":"1.2","beta":0.5}"#,
+                "field `boost`",
+            ),
+            (
+                DOLPHIN_FEATURES,
+                KEY_LATEST_EIGEN_SCAN,
+                r#"{"vel_div":-0.02,"scan_number":3,"asset_prices":{"BTCUSDT":"x"}}"#,
+                "field `asset_prices.BTCUSDT`",
+            ),
+            (
+                DOLPHIN_FEATURES,
+                KEY_LATEST_EIGEN_SCAN,
+                r#"{"vel_div":-0.02,"scan_number":3.5,"asset_prices":{}}"#,
+                "field `scan_number`",
+            ),
+            (
+                DOLPHIN_PNL_BLUE,
+                "2026-01-02",
+                r#"{"date":"2026-01-02","pnl":1,"capital":2,"boost":1,"beta":0,"mc_status":"OK","trades":-1}"#,
+                "field `trades`",
+            ),
+            (
+                DOLPHIN_STATE_BLUE,
+                KEY_LATEST,
+                r#"{"capital":1,"date":"d","pnl":1} x"#,
+                "trailing",
+            ),
+            (
+                DOLPHIN_STATE_BLUE,
+                KEY_LATEST_NAUTILUS,
+                r#"{"capital":1,"param_hash":7}"#,
+                "field `param_hash`",
+            ),
+            (DOLPHIN_HEARTBEAT, "trader", "", "EOF"),
+            (
+                DOLPHIN_HEARTBEAT,
+                "trader",
+                r#"{"ts":1.5,"phase":"run""#,
+                "EOF",
+            ),
+        ];
+        for (map, key, json, what) in cases {
+            let msg = err(map, key, json);
+            assert!(
+                msg.contains(&format!("map `{map}` key `{key}`")) && msg.contains(what),
+                "{json}: {msg}"
+            );
+        }
+        // The posture cell is read the same way (B §14.4).
+        mem.compare_and_set(POSTURE_CELL, None, r#"{"posture":"APEX","Rm":"high"}"#)
+            .unwrap();
+        let msg = read_safety(&mem).unwrap_err().to_string();
+        assert!(
+            msg.contains("map `DOLPHIN_SAFETY` key `<cell>` field `Rm`"),
+            "{msg}"
         );
     }
 
