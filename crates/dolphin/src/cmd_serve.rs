@@ -204,6 +204,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             format!("{} / {}", t.acb_kept_previous, t.mc_kept_previous),
         ),
         ("stale-state days", t.stale_state_events.to_string()),
+        ("store errors", t.store_errors.to_string()),
         (
             "daily results",
             format!(

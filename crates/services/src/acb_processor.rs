@@ -82,10 +82,21 @@ impl AcbProcessor {
             w750 = all.into_iter().filter(|(_, k)| k.known_ms <= t).collect();
         }
         let seq = match ctx.store.get(DOLPHIN_FEATURES, KEY_ACB_BOOST)? {
-            Some(json) => serde_json::from_str::<AcbBoostValue>(&json)
+            Some(json) => match serde_json::from_str::<AcbBoostValue>(&json)
                 .ok()
                 .and_then(|v| v.extra.get("seq").and_then(|s| s.as_u64()))
-                .unwrap_or(0),
+            {
+                Some(seq) => seq,
+                None => {
+                    // Not silent: the next publication overwrites the value, counting from 0.
+                    tracing::warn!(
+                        map = DOLPHIN_FEATURES,
+                        key = KEY_ACB_BOOST,
+                        "stored ACB value unreadable or without `seq`: publications count from 0"
+                    );
+                    0
+                }
+            },
             None => 0,
         };
         Ok(Self {

@@ -32,6 +32,9 @@ pub enum Source {
     Store,
     /// Nothing arrived in time: the previous value was kept (SPEC §8).
     KeptPrevious,
+    /// The store answered with an error or an unreadable value: the fail-safe value was used
+    /// (SPEC §8: what cannot be read counts as its worst value, never as healthy).
+    FailSafe,
 }
 
 /// One ACB value the trader applied.

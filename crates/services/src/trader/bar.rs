@@ -192,7 +192,10 @@ mod tests {
             push_f64(&mut s, v);
             assert_eq!(s, text);
             assert_eq!(s, serde_json::to_string(&v).unwrap());
-            assert_eq!(serde_json::from_str::<f64>(&s).unwrap().to_bits(), v.to_bits());
+            assert_eq!(
+                serde_json::from_str::<f64>(&s).unwrap().to_bits(),
+                v.to_bits()
+            );
         }
         let mut s = String::new();
         push_f64(&mut s, f64::NAN);

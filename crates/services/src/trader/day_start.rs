@@ -108,12 +108,17 @@ impl ReplayTrader {
             None
         };
 
-        // Posture (B §14.1 step 3): the CAS cell, else the map; APEX without any.
+        // Posture (B §14.1 step 3): the CAS cell, else the map; APEX when none was ever
+        // written; HIBERNATE (fail-safe, counted and logged) when it cannot be read.
         let raw = self.store.cell_get(POSTURE_CELL).ok().flatten();
-        let safety = read_safety(self.store.as_ref()).ok().flatten();
-        let (posture, rm, source) = match &safety {
-            Some(s) => (s.posture, s.rm, Source::Store),
-            None => (Posture::Apex, 1.0, Source::KeptPrevious),
+        let (posture, rm, source) = match read_safety(self.store.as_ref()) {
+            Ok(Some(s)) => (s.posture, s.rm, Source::Store),
+            Ok(None) => (Posture::Apex, 1.0, Source::KeptPrevious),
+            Err(e) => {
+                self.stats.store_errors += 1;
+                tracing::warn!(%date, error = %e, "posture unreadable: HIBERNATE for the day (fail-safe)");
+                (Posture::Hibernate, 0.0, Source::FailSafe)
+            }
         };
         self.day_posture_raw = raw;
         self.day_posture = posture;
