@@ -163,10 +163,10 @@ pub fn position(s: &Snapshot) -> Value {
                 o.insert("mark_price".into(), json!(m));
             }
         }
-        if !o.contains_key("unrealized_pnl") {
-            if let Some(u) = unrealized(o) {
-                o.insert("unrealized_pnl".into(), json!(u));
-            }
+        if !o.contains_key("unrealized_pnl")
+            && let Some(u) = unrealized(o)
+        {
+            o.insert("unrealized_pnl".into(), json!(u));
         }
     }
     json!({"open": !pos.is_null(), "position": pos, "source": source})

@@ -97,13 +97,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         loop {
             terminal.draw(|f| draw(f, &view, &api.url))?;
             let wait = refresh.saturating_sub(last.elapsed());
-            if event::poll(wait)? {
-                if let Event::Key(k) = event::read()? {
-                    let ctrl_c =
-                        k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
-                    if k.code == KeyCode::Char('q') || k.code == KeyCode::Esc || ctrl_c {
-                        return Ok(());
-                    }
+            if event::poll(wait)?
+                && let Event::Key(k) = event::read()?
+            {
+                let ctrl_c =
+                    k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
+                if k.code == KeyCode::Char('q') || k.code == KeyCode::Esc || ctrl_c {
+                    return Ok(());
                 }
             }
             if last.elapsed() >= refresh {

@@ -324,10 +324,10 @@ fn sse_pushes_an_update_when_the_run_changes() {
             let l = lines.next().expect("stream open").unwrap();
             if let Some(e) = l.strip_prefix("event:") {
                 event = e.trim().to_string();
-            } else if let Some(d) = l.strip_prefix("data:") {
-                if event == "update" {
-                    return serde_json::from_str(d.trim()).unwrap();
-                }
+            } else if let Some(d) = l.strip_prefix("data:")
+                && event == "update"
+            {
+                return serde_json::from_str(d.trim()).unwrap();
             }
         }
     };

@@ -239,7 +239,15 @@ fn serve_equals_traced_backtest_on_all_shared_days() {
 #[test]
 fn dry_run_prints_the_plan_or_names_the_cause() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = ok(&["serve", "--dry-run", "--funding", "data/sample/funding"]);
+    let dry_out = tmp.path().join("dry-run-out");
+    let o = ok(&[
+        "serve",
+        "--dry-run",
+        "--funding",
+        "data/sample/funding",
+        "--out",
+        s(&dry_out),
+    ]);
     let plan = String::from_utf8_lossy(&o.stdout);
     let order: Vec<usize> = [
         "store_probe",
@@ -257,7 +265,8 @@ fn dry_run_prints_the_plan_or_names_the_cause() {
     .collect();
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{plan}");
     assert!(plan.contains("8 day files"), "{plan}");
-    assert!(!Path::new("out/serve/trades.jsonl").exists() || true);
+    // A dry run starts nothing and writes nothing.
+    assert!(!dry_out.exists(), "the dry run wrote {}", dry_out.display());
 
     // Drifted champion: a champion config with a changed frozen parameter.
     let blue = std::fs::read_to_string(root().join("configs/blue.yml")).unwrap();

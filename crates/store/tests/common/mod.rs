@@ -235,13 +235,16 @@ pub fn listener_ordering<F: Fixture>(fx: &F) {
     assert!(!sub.unsubscribe(id));
 }
 
+/// (key, new value) of one change.
+type KeyChange = (String, Option<String>);
+
 /// `subscribe_key`: a listener for one key sees exactly that key's changes, in order, and
 /// none of the other keys written to the same map (the per-bar scan beside `acb_boost`).
 pub fn key_listener<F: Fixture>(fx: &F) {
     let sub = fx.client();
     let writer = fx.client();
     let map = "T_KEYED";
-    let seen: Arc<Mutex<Vec<(String, Option<String>)>>> = Arc::default();
+    let seen: Arc<Mutex<Vec<KeyChange>>> = Arc::default();
     let all: Arc<Mutex<usize>> = Arc::default();
     let s2 = Arc::clone(&seen);
     let a2 = Arc::clone(&all);
@@ -268,7 +271,7 @@ pub fn key_listener<F: Fixture>(fx: &F) {
         all.lock().unwrap()
     );
     let got = seen.lock().unwrap().clone();
-    let expected: Vec<(String, Option<String>)> = (0..50)
+    let expected: Vec<KeyChange> = (0..50)
         .step_by(10)
         .map(|i| ("wanted".to_string(), Some(i.to_string())))
         .chain(std::iter::once(("wanted".to_string(), None)))
