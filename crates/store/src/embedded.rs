@@ -27,8 +27,11 @@ impl LockState {
     }
 }
 
+/// Every map: name → key → value.
+type Maps = HashMap<String, BTreeMap<String, String>>;
+
 struct Inner {
-    maps: RwLock<HashMap<String, BTreeMap<String, String>>>,
+    maps: RwLock<Maps>,
     cells: Mutex<HashMap<String, String>>,
     locks: Mutex<HashMap<String, LockState>>,
     beats: Mutex<HashMap<String, Instant>>,
@@ -71,42 +74,31 @@ impl EmbeddedMemory {
         }
     }
 
-    /// Applies a put or remove and emits the event while still holding the map lock, so
-    /// listeners see changes of one map in the order they were applied.
-    fn apply(
-        &self,
-        map: &str,
-        key: &str,
-        value: Option<&str>,
-    ) -> Result<Option<String>, StoreError> {
+    /// Removes `map[key]` and emits the change while still holding the map lock, so listeners
+    /// see changes of one map in the order they were applied.
+    fn remove_entry(&self, map: &str, key: &str) -> Result<Option<String>, StoreError> {
         check_name("map", map)?;
-        let mut maps = self
-            .inner
-            .maps
-            .write()
-            .map_err(|_| Self::poisoned("write", map))?;
-        let old = match value {
-            Some(v) => maps
-                .entry(map.to_string())
-                .or_default()
-                .insert(key.to_string(), v.to_string()),
-            None => maps.get_mut(map).and_then(|m| m.remove(key)),
-        };
-        if value.is_some() || old.is_some() {
-            self.emit(map, key, value);
+        let mut maps = self.write_maps(map)?;
+        let old = maps.get_mut(map).and_then(|m| m.remove(key));
+        if old.is_some() {
+            self.emit(map, key, None);
         }
         Ok(old)
     }
 
-    /// A put whose old value nobody needs: an existing entry's buffer is reused (no allocation
-    /// for a value that is rewritten every bar, like a heartbeat or the latest scan).
-    fn overwrite(&self, map: &str, key: &str, value: &str) -> Result<(), StoreError> {
-        check_name("map", map)?;
-        let mut maps = self
-            .inner
+    fn write_maps(&self, map: &str) -> Result<std::sync::RwLockWriteGuard<'_, Maps>, StoreError> {
+        self.inner
             .maps
             .write()
-            .map_err(|_| Self::poisoned("write", map))?;
+            .map_err(|_| Self::poisoned("write", map))
+    }
+
+    /// A put (the old value is not returned): an existing entry's buffer is reused, so a
+    /// value rewritten every bar — a heartbeat, the latest scan — costs no allocation. The
+    /// change is emitted under the map lock, keeping one map's events in order.
+    fn overwrite(&self, map: &str, key: &str, value: &str) -> Result<(), StoreError> {
+        check_name("map", map)?;
+        let mut maps = self.write_maps(map)?;
         match maps.get_mut(map).and_then(|m| m.get_mut(key)) {
             Some(slot) => {
                 slot.clear();
@@ -154,7 +146,7 @@ impl SystemMemory for EmbeddedMemory {
     }
 
     fn remove(&self, map: &str, key: &str) -> Result<Option<String>, StoreError> {
-        self.apply(map, key, None)
+        self.remove_entry(map, key)
     }
 
     fn key_set(&self, map: &str) -> Result<Vec<String>, StoreError> {
@@ -281,7 +273,7 @@ impl SystemMemory for EmbeddedMemory {
                 held: live.is_some(),
             });
         }
-        self.apply(&token.map, key, Some(value))?;
+        self.overwrite(&token.map, key, value)?;
         drop(locks);
         Ok(())
     }
