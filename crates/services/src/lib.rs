@@ -15,6 +15,7 @@ pub mod acb_processor;
 pub mod config;
 pub mod error;
 pub mod factors_http;
+pub mod json_text;
 pub mod logging;
 pub mod mc_flow;
 pub mod pending_acb;

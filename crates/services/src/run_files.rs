@@ -11,7 +11,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// The files, by what they hold.
+/// The files, by what they hold (the discriminant is the index in [`Trace::ALL`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trace {
     Acb,
@@ -90,29 +90,40 @@ impl RunFiles {
 
     /// Appends one JSON line to `trace`.
     pub fn append<T: Serialize>(&self, trace: Trace, value: &T) -> Result<(), ServiceError> {
+        self.write_line(trace, |w| {
+            serde_json::to_writer(w, value).map_err(std::io::Error::other)
+        })
+    }
+
+    /// Appends one line to `trace` whose JSON text the caller wrote (without the newline).
+    pub fn append_raw(&self, trace: Trace, json: &str) -> Result<(), ServiceError> {
+        self.write_line(trace, |w| w.write_all(json.as_bytes()))
+    }
+
+    fn write_line(
+        &self,
+        trace: Trace,
+        body: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+    ) -> Result<(), ServiceError> {
         let mut guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         let g = &mut *guard;
-        let idx = Trace::ALL.iter().position(|t| *t == trace).expect("known");
+        let idx = trace as usize;
         g.lines[idx] += 1;
         let w = &mut g.writers[idx].1;
-        let dir = &g.dir;
-        let path = || dir.join(trace.file_name());
-        serde_json::to_writer(&mut *w, value)
-            .map_err(|e| ServiceError::io("write", &path(), std::io::Error::other(e)))?;
-        w.write_all(b"\n")
-            .map_err(|e| ServiceError::io("write", &path(), e))?;
-        if trace.flush_each_line() {
-            w.flush()
-                .map_err(|e| ServiceError::io("write", &path(), e))?;
-        }
-        Ok(())
+        let done = body(w).and_then(|()| w.write_all(b"\n")).and_then(|()| {
+            if trace.flush_each_line() {
+                w.flush()
+            } else {
+                Ok(())
+            }
+        });
+        done.map_err(|e| ServiceError::io("write", &g.dir.join(trace.file_name()), e))
     }
 
     /// Lines written to `trace` so far.
     pub fn lines(&self, trace: Trace) -> u64 {
         let g = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let idx = Trace::ALL.iter().position(|t| *t == trace).expect("known");
-        g.lines[idx]
+        g.lines[trace as usize]
     }
 
     /// Flushes every file.
@@ -124,5 +135,25 @@ impl RunFiles {
                 .map_err(|e| ServiceError::io("write", &dir.join(t.file_name()), e))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discriminants_index_all_and_raw_lines_equal_serialized_ones() {
+        for (i, t) in Trace::ALL.iter().enumerate() {
+            assert_eq!(*t as usize, i);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let f = RunFiles::create(dir.path()).unwrap();
+        f.append(Trace::Cb, &serde_json::json!({"a": 1.5})).unwrap();
+        f.append_raw(Trace::Cb, r#"{"a":1.5}"#).unwrap();
+        f.flush().unwrap();
+        assert_eq!(f.lines(Trace::Cb), 2);
+        let text = std::fs::read_to_string(dir.path().join("cb.jsonl")).unwrap();
+        assert_eq!(text, "{\"a\":1.5}\n{\"a\":1.5}\n");
     }
 }

@@ -46,6 +46,11 @@ struct Slot {
     stats: ServiceStats,
     last_logged_beat: Option<EventMs>,
     last_logged_phase: String,
+    /// The heartbeat's fixed text and its reused buffer (crate::json_text).
+    beat_text: crate::json_text::BeatText,
+    beat_json: String,
+    /// `dolphin_service_runs_total{service}`, taken from the recorder at the first run.
+    runs_counter: Option<metrics::Counter>,
 }
 
 /// The heartbeat value (S §10 `{ts, phase, ...}`; SPEC §8 adds `service` and `pid`).
@@ -76,8 +81,9 @@ pub struct Supervisor {
     next_beat: Option<EventMs>,
     pending: Vec<BusEvent>,
     now: Option<EventMs>,
-    /// Reused buffer of the heartbeat JSON.
-    beat_json: Vec<u8>,
+    /// The tick's event time as heartbeat text, and the slots beating this tick (reused).
+    ts_text: String,
+    beating: Vec<usize>,
 }
 
 impl Supervisor {
@@ -96,7 +102,8 @@ impl Supervisor {
             next_beat: None,
             pending: Vec::new(),
             now: None,
-            beat_json: Vec::with_capacity(128),
+            ts_text: String::with_capacity(32),
+            beating: Vec::new(),
         })
     }
 
@@ -120,6 +127,9 @@ impl Supervisor {
             },
             last_logged_beat: None,
             last_logged_phase: String::new(),
+            beat_text: Default::default(),
+            beat_json: String::with_capacity(128),
+            runs_counter: None,
         });
     }
 
@@ -252,11 +262,12 @@ impl Supervisor {
         let mut attempt = 0u32;
         let mut restarted = false;
         loop {
-            let ctx = self.ctx.clone();
+            // Disjoint borrows of the context and the slot: no clone of the context per run.
+            let ctx = &self.ctx;
             let Some(svc) = self.slots[i].svc.as_mut() else {
                 return;
             };
-            let fut = svc.run(&ctx, t);
+            let fut = svc.run(ctx, t);
             let res =
                 match tokio::time::timeout(Duration::from_millis(policy.timeout_ms), fut).await {
                     Ok(r) => r,
@@ -273,7 +284,11 @@ impl Supervisor {
                     if s.stats.state != "running" {
                         s.stats.state = "running".into();
                     }
-                    metrics::counter!("dolphin_service_runs_total", "service" => name).increment(1);
+                    s.runs_counter
+                        .get_or_insert_with(
+                            || metrics::counter!("dolphin_service_runs_total", "service" => name),
+                        )
+                        .increment(1);
                     for ev in events {
                         self.dispatch(ev, t);
                     }
@@ -331,46 +346,59 @@ impl Supervisor {
         self.pending.push(ev);
     }
 
-    /// Writes the heartbeat of every live service and member with `phase`.
+    /// Writes the heartbeat of every live service and member with `phase`, all of one tick in
+    /// one store operation ([`SystemMemory::beat_many`]).
+    ///
+    /// [`SystemMemory::beat_many`]: dolphin_store::SystemMemory::beat_many
     pub fn beat_all(&mut self, t: EventMs, phase: &str) -> Result<(), ServiceError> {
-        for i in 0..self.slots.len() {
-            let s = &self.slots[i];
+        let pid = self.ctx.pid;
+        self.ts_text.clear();
+        crate::json_text::push_f64(&mut self.ts_text, t as f64 / 1000.0);
+        self.beating.clear();
+        for (i, s) in self.slots.iter_mut().enumerate() {
             let alive = s.spec.enabled
                 && (s.svc.is_some() || (s.factory.is_none() && s.stats.state == "running"));
             if alive || (phase == "stopped" && s.spec.enabled) {
-                self.beat(i, t, phase)?;
+                s.beat_text
+                    .write(&mut s.beat_json, &self.ts_text, phase, s.name, pid);
+                self.beating.push(i);
             }
         }
-        Ok(())
-    }
-
-    fn beat(&mut self, i: usize, t: EventMs, phase: &str) -> Result<(), ServiceError> {
-        let pid = self.ctx.pid;
-        let s = &mut self.slots[i];
-        let hb = HeartbeatRef {
-            ts: t as f64 / 1000.0,
-            phase,
-            service: s.name,
-            pid,
-        };
-        self.beat_json.clear();
-        serde_json::to_writer(&mut self.beat_json, &hb).expect("serializable");
-        let json = std::str::from_utf8(&self.beat_json).expect("serde_json writes UTF-8");
-        // A failed heartbeat write is the watchdog's business (the beat is missing), not a
-        // reason to stop the service.
-        if let Err(e) = self.ctx.store.beat(s.name, json) {
-            s.stats.last_error = Some(format!("heartbeat: {e}"));
+        if self.beating.is_empty() {
             return Ok(());
         }
-        s.stats.heartbeats += 1;
-        s.stats.last_heartbeat_ms = Some(t);
-        let log = s.last_logged_phase != phase
-            || s.last_logged_beat
-                .is_none_or(|l| t - l >= self.heartbeat_log_ms);
-        if log {
-            s.last_logged_beat = Some(t);
-            s.last_logged_phase = phase.into();
-            self.ctx.files.append(Trace::Heartbeats, &hb)?;
+        let beats: Vec<(&str, &str)> = self
+            .beating
+            .iter()
+            .map(|&i| (self.slots[i].name, self.slots[i].beat_json.as_str()))
+            .collect();
+        // A failed heartbeat write is the watchdog's business (the beat is missing), not a
+        // reason to stop the service.
+        if let Err(e) = self.ctx.store.beat_many(&beats) {
+            for &i in &self.beating {
+                self.slots[i].stats.last_error = Some(format!("heartbeat: {e}"));
+            }
+            return Ok(());
+        }
+        for k in 0..self.beating.len() {
+            let i = self.beating[k];
+            let s = &mut self.slots[i];
+            s.stats.heartbeats += 1;
+            s.stats.last_heartbeat_ms = Some(t);
+            let log = s.last_logged_phase != phase
+                || s.last_logged_beat
+                    .is_none_or(|l| t - l >= self.heartbeat_log_ms);
+            if log {
+                s.last_logged_beat = Some(t);
+                s.last_logged_phase = phase.into();
+                let hb = HeartbeatRef {
+                    ts: t as f64 / 1000.0,
+                    phase,
+                    service: s.name,
+                    pid,
+                };
+                self.ctx.files.append(Trace::Heartbeats, &hb)?;
+            }
         }
         Ok(())
     }

@@ -30,7 +30,7 @@ use dolphin_engine::McStatus;
 use dolphin_risk::{SensorReadings, SurvivalConfig, SurvivalStack};
 use dolphin_store::schema::{
     DOLPHIN_FEATURES, DOLPHIN_HEARTBEAT, DOLPHIN_PNL_BLUE, DOLPHIN_STATE_BLUE, KEY_LATEST,
-    KEY_LATEST_EIGEN_SCAN, SafetyValue, read_safety, write_safety,
+    KEY_LATEST_EIGEN_SCAN, POSTURE_CELL, SafetyValue, safety_json, write_safety_json,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -82,24 +82,26 @@ struct BeatHead {
 /// The last raw store value and what was read from it: a value that did not change (the
 /// trader's state between position changes, the day's MC status) is not parsed again.
 struct ParseCache<T> {
-    raw: Option<String>,
+    raw: String,
     parsed: Option<T>,
 }
 
-impl<T: Clone> ParseCache<T> {
+impl<T> ParseCache<T> {
     fn new() -> Self {
         Self {
-            raw: None,
+            raw: String::new(),
             parsed: None,
         }
     }
 
-    fn get(&mut self, raw: String, parse: impl FnOnce(&str) -> T) -> T {
-        if self.raw.as_deref() != Some(raw.as_str()) || self.parsed.is_none() {
-            self.parsed = Some(parse(&raw));
-            self.raw = Some(raw);
+    /// What `raw` reads as, parsed only when it differs from the last value seen.
+    fn get(&mut self, raw: &str, parse: impl FnOnce(&str) -> T) -> &T {
+        if self.parsed.is_none() || self.raw != raw {
+            self.parsed = Some(parse(raw));
+            self.raw.clear();
+            self.raw.push_str(raw);
         }
-        self.parsed.clone().expect("set above")
+        self.parsed.as_ref().expect("set above")
     }
 }
 
@@ -116,6 +118,17 @@ pub struct Watchdog {
     mc_installed: bool,
     peak: f64,
     last_written: Option<SafetyValue>,
+    /// The text of `last_written` as it went into the cell (the next CAS's expectation).
+    last_json: Option<String>,
+    /// Per watched service: its heartbeat time found in this reading (reused).
+    beat_ts: Vec<Option<f64>>,
+    /// `dolphin_heartbeat_age_seconds{service}` handles (the recorder is installed before
+    /// the services start).
+    age_gauges: Vec<metrics::Gauge>,
+    /// The event time as heartbeat text and the trace line (reused buffers).
+    now_text: String,
+    line: String,
+    rm_gauge: metrics::Gauge,
     pub evaluations: u64,
 }
 
@@ -160,35 +173,52 @@ impl Watchdog {
             stack,
             last_ts,
             started_ms: t,
-            services,
             mc_installed,
             peak,
             last_written: None,
+            last_json: None,
+            beat_ts: vec![None; services.len()],
+            age_gauges: services
+                .iter()
+                .map(|n| metrics::gauge!("dolphin_heartbeat_age_seconds", "service" => *n))
+                .collect(),
+            now_text: String::with_capacity(32),
+            line: String::with_capacity(320),
+            rm_gauge: metrics::gauge!("dolphin_posture_rm"),
+            services,
             evaluations: 0,
         })
     }
 
-    /// Reads every sensor at event time `t` (module doc).
+    /// Reads every sensor at event time `t` (module doc). Values are read in place
+    /// ([`SystemMemory::read_with`]); unchanged ones are not parsed again.
+    ///
+    /// [`SystemMemory::read_with`]: dolphin_store::SystemMemory::read_with
     pub fn read_sensors(&mut self, ctx: &Ctx, t: EventMs) -> SensorReadings {
         let store = &ctx.store;
-        let beats = store.get_all(DOLPHIN_HEARTBEAT);
-        // Cat1 `hz_nodes`: the store answered a read (this one).
+        let now_s = t as f64 / 1000.0;
+        self.now_text.clear();
+        crate::json_text::push_f64(&mut self.now_text, now_s);
+        // Cat1: the heartbeats (`hz_nodes` = the store answered this read).
+        self.beat_ts.iter_mut().for_each(|b| *b = None);
+        let (services, found, now_text) = (&self.services, &mut self.beat_ts, &self.now_text);
+        let beats = store.visit_all(DOLPHIN_HEARTBEAT, &mut |name, json| {
+            if let Some(i) = services.iter().position(|s| *s == name) {
+                found[i] = sensor_parse::beat_ts_at(json, now_text, now_s)
+                    .or_else(|| serde_json::from_str::<BeatHead>(json).ok().map(|h| h.ts));
+            }
+        });
         let hz_nodes = u32::from(beats.is_ok());
         let heartbeat_age_s = match beats {
-            Ok(all) => {
+            Ok(()) => {
                 let mut worst: f64 = 0.0;
-                for name in &self.services {
-                    let age = all
-                        .get(*name)
-                        .and_then(|j| {
-                            sensor_parse::beat_ts(j)
-                                .or_else(|| serde_json::from_str::<BeatHead>(j).ok().map(|h| h.ts))
-                        })
-                        // A beat stamped after `t` is another process's (a previous run of a
-                        // resumed replay), not this one's: missing.
-                        .filter(|ts| *ts <= t as f64 / 1000.0)
-                        .map_or(WORST_AGE_S, |ts| t as f64 / 1000.0 - ts);
-                    metrics::gauge!("dolphin_heartbeat_age_seconds", "service" => *name).set(age);
+                for (ts, gauge) in self.beat_ts.iter().zip(&self.age_gauges) {
+                    // A beat stamped after `t` is another process's (a previous run of a
+                    // resumed replay), not this one's: missing.
+                    let age = ts
+                        .filter(|ts| *ts <= now_s)
+                        .map_or(WORST_AGE_S, |ts| now_s - ts);
+                    gauge.set(age);
                     worst = worst.max(age);
                 }
                 worst
@@ -198,27 +228,65 @@ impl Watchdog {
         let mc_status = if !self.mc_installed {
             McStatus::Ok
         } else {
-            match store.get(DOLPHIN_FEATURES, KEY_MC_FOREWARNER) {
-                Ok(Some(j)) => self.mc_cache.get(j, |j| {
-                    serde_json::from_str::<McPublication>(j)
-                        .map(|p| p.status)
-                        .unwrap_or(McStatus::Red)
-                }),
-                _ => McStatus::Red,
-            }
+            let mut status = McStatus::Red;
+            let cache = &mut self.mc_cache;
+            let _ = store.read_with(DOLPHIN_FEATURES, KEY_MC_FOREWARNER, &mut |v| {
+                if let Some(j) = v {
+                    status = *cache.get(j, |j| {
+                        serde_json::from_str::<McPublication>(j)
+                            .map(|p| p.status)
+                            .unwrap_or(McStatus::Red)
+                    });
+                }
+            });
+            status
         };
-        let scan_json = store.get(DOLPHIN_FEATURES, KEY_LATEST_EIGEN_SCAN);
-        let scan = match &scan_json {
+        // Cat5 first reads the trader's state: its open position picks the price the scan
+        // read below marks it at.
+        let cache = &mut self.state_cache;
+        let mut have_state = false;
+        let state_read = store.read_with(DOLPHIN_STATE_BLUE, KEY_LATEST, &mut |v| {
+            if let Some(j) = v {
+                cache.get(j, |j| serde_json::from_str::<StateHead>(j).ok());
+                have_state = true;
+            }
+        });
+        let state = self
+            .state_cache
+            .parsed
+            .as_ref()
+            .and_then(Option::as_ref)
+            .filter(|s| have_state && s.ts_ms <= t);
+        let asset = state
+            .and_then(|s| s.position.as_ref())
+            .map(|p| p.asset.as_str());
+        // Cat2 staleness and the mark price from the newest scan.
+        let mut scan: Option<ScanHead> = None;
+        let mut mark: Option<f64> = None;
+        let scan_read = store.read_with(DOLPHIN_FEATURES, KEY_LATEST_EIGEN_SCAN, &mut |v| {
+            let Some(j) = v else {
+                scan = Some(ScanHead { timestamp: None });
+                return;
+            };
             // A scan stamped after `t` is a previous process's (a resumed replay): absent.
-            Ok(Some(j)) => sensor_parse::scan_timestamp(j)
+            scan = sensor_parse::scan_timestamp(j)
                 .map(|timestamp| ScanHead { timestamp })
                 .or_else(|| serde_json::from_str::<ScanHead>(j).ok())
                 .map(|h| ScanHead {
                     timestamp: h.timestamp.filter(|ts| *ts <= t),
-                }),
-            Ok(None) => Some(ScanHead { timestamp: None }),
-            Err(_) => None,
-        };
+                });
+            let fresh = scan.as_ref().is_some_and(|h| h.timestamp.is_some());
+            if let Some(asset) = asset.filter(|_| fresh) {
+                mark = sensor_parse::scan_price(j, asset).unwrap_or_else(|| {
+                    serde_json::from_str::<ScanPrices>(j)
+                        .ok()
+                        .and_then(|sc| sc.asset_prices.get(asset).copied())
+                });
+            }
+        });
+        if scan_read.is_err() {
+            scan = None;
+        }
         let staleness_hours = match &scan {
             Some(s) => {
                 let newest = s.timestamp.unwrap_or(self.started_ms).max(self.started_ms);
@@ -231,50 +299,28 @@ impl Watchdog {
         } else {
             (false, 1.0, 1.0)
         };
-        let drawdown = match store.get(DOLPHIN_STATE_BLUE, KEY_LATEST) {
-            Ok(state) => {
-                let state = state
-                    .and_then(|j| {
-                        self.state_cache
-                            .get(j, |j| serde_json::from_str::<StateHead>(j).ok())
-                    })
-                    .filter(|s| s.ts_ms <= t);
-                match state {
-                    Some(s) => {
-                        let mut equity = s.capital;
-                        self.peak = self.peak.max(s.capital);
-                        if let Some(p) = &s.position {
-                            let fresh = scan.as_ref().is_some_and(|h| h.timestamp.is_some());
-                            let mark = scan_json
-                                .as_ref()
-                                .ok()
-                                .and_then(|j| j.as_deref())
-                                .filter(|_| fresh)
-                                .and_then(|j| {
-                                    sensor_parse::scan_price(j, &p.asset).unwrap_or_else(|| {
-                                        serde_json::from_str::<ScanPrices>(j)
-                                            .ok()
-                                            .and_then(|sc| sc.asset_prices.get(&p.asset).copied())
-                                    })
-                                })
-                                .filter(|m| m.is_finite() && *m > 0.0)
-                                .unwrap_or(p.entry_price);
-                            let ret = match p.direction {
-                                Direction::Short => (p.entry_price - mark) / p.entry_price,
-                                Direction::Long => (mark - p.entry_price) / p.entry_price,
-                            };
-                            equity += ret * p.notional;
-                        }
-                        if self.peak > 0.0 {
-                            ((self.peak - equity) / self.peak).clamp(0.0, 1.0)
-                        } else {
-                            1.0
-                        }
-                    }
-                    None => 0.0,
+        let drawdown = match (state_read, state) {
+            (Err(_), _) => 1.0,
+            (Ok(()), None) => 0.0,
+            (Ok(()), Some(s)) => {
+                let mut equity = s.capital;
+                self.peak = self.peak.max(s.capital);
+                if let Some(p) = &s.position {
+                    let mark = mark
+                        .filter(|m| m.is_finite() && *m > 0.0)
+                        .unwrap_or(p.entry_price);
+                    let ret = match p.direction {
+                        Direction::Short => (p.entry_price - mark) / p.entry_price,
+                        Direction::Long => (mark - p.entry_price) / p.entry_price,
+                    };
+                    equity += ret * p.notional;
+                }
+                if self.peak > 0.0 {
+                    ((self.peak - equity) / self.peak).clamp(0.0, 1.0)
+                } else {
+                    1.0
                 }
             }
-            Err(_) => 1.0,
         };
         SensorReadings {
             hz_nodes,
@@ -341,22 +387,24 @@ impl Service for Watchdog {
             let state = self.stack.update(&readings, dt)?;
             self.last_ts = Some(t);
             self.evaluations += 1;
-            ctx.files
-                .append(Trace::PostureTrace, &TraceLine { ts_ms: t, readings })?;
+            self.line.clear();
+            crate::json_text::trace_line(&mut self.line, t, &readings);
+            ctx.files.append_raw(Trace::PostureTrace, &self.line)?;
             let new = SafetyValue {
                 posture: state.posture,
                 rm: state.rm,
                 extra: Default::default(),
             };
             if self.last_written.as_ref() != Some(&new) {
-                let expected = match &self.last_written {
-                    Some(v) => Some(v.clone()),
-                    None => read_safety(ctx.store.as_ref())?,
+                let json = safety_json(&new)?;
+                let expected = match self.last_json.take() {
+                    Some(j) => Some(j),
+                    None => ctx.store.cell_get(POSTURE_CELL)?,
                 };
-                if !write_safety(ctx.store.as_ref(), expected.as_ref(), &new)? {
+                if !write_safety_json(ctx.store.as_ref(), expected.as_deref(), &json)? {
                     // Another writer moved the cell: take its value as the expectation once.
-                    let current = read_safety(ctx.store.as_ref())?;
-                    if !write_safety(ctx.store.as_ref(), current.as_ref(), &new)? {
+                    let current = ctx.store.cell_get(POSTURE_CELL)?;
+                    if !write_safety_json(ctx.store.as_ref(), current.as_deref(), &json)? {
                         return Err(ServiceError::service(
                             Self::NAME,
                             "DOLPHIN_SAFETY changed under the watchdog twice (another writer?)",
@@ -364,7 +412,8 @@ impl Service for Watchdog {
                     }
                 }
                 self.last_written = Some(new);
-                metrics::gauge!("dolphin_posture_rm").set(state.rm);
+                self.last_json = Some(json);
+                self.rm_gauge.set(state.rm);
             }
             self.trigger = None;
             self.next = self.cadence.next_after(t);

@@ -2,7 +2,7 @@
 //! or the trading loop's thread. Events of one map are delivered in arrival order.
 
 use crate::memory::{ChangeEvent, Listener, SubscriptionId};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex, RwLock};
@@ -25,7 +25,7 @@ impl Dispatcher {
     /// Starts the delivery thread; it ends when the dispatcher is dropped.
     pub(crate) fn start(name: &str) -> Self {
         let (tx, rx) = channel::<ChangeEvent>();
-        let listeners: Arc<Registry> = Arc::new(RwLock::new(HashMap::new()));
+        let listeners: Arc<Registry> = Arc::new(RwLock::new(HashMap::default()));
         let reg = Arc::clone(&listeners);
         std::thread::Builder::new()
             .name(format!("{name}-listeners"))
@@ -65,6 +65,14 @@ impl Dispatcher {
                 r.get(map)
                     .is_some_and(|v| v.iter().any(|(_, f, _)| wants(f, key)))
             })
+            .unwrap_or(false)
+    }
+
+    /// Whether anyone listens to any key of `map`.
+    pub(crate) fn has_map_listeners(&self, map: &str) -> bool {
+        self.listeners
+            .read()
+            .map(|r| r.get(map).is_some_and(|v| !v.is_empty()))
             .unwrap_or(false)
     }
 

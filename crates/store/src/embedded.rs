@@ -9,7 +9,8 @@ use crate::memory::{
 };
 use crate::near_cache::NearCacheConfig;
 use crate::schema::DOLPHIN_HEARTBEAT;
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -56,10 +57,10 @@ impl EmbeddedMemory {
     pub fn new() -> Self {
         Self {
             inner: Arc::new(Inner {
-                maps: RwLock::new(HashMap::new()),
-                cells: Mutex::new(HashMap::new()),
-                locks: Mutex::new(HashMap::new()),
-                beats: Mutex::new(HashMap::new()),
+                maps: RwLock::new(HashMap::default()),
+                cells: Mutex::new(HashMap::default()),
+                locks: Mutex::new(HashMap::default()),
+                beats: Mutex::new(HashMap::default()),
                 dispatcher: Dispatcher::start("embedded"),
             }),
         }
@@ -99,6 +100,12 @@ impl EmbeddedMemory {
     fn overwrite(&self, map: &str, key: &str, value: &str) -> Result<(), StoreError> {
         check_name("map", map)?;
         let mut maps = self.write_maps(map)?;
+        self.overwrite_locked(&mut maps, map, key, value);
+        Ok(())
+    }
+
+    /// [`Self::overwrite`] under a map lock the caller holds.
+    fn overwrite_locked(&self, maps: &mut Maps, map: &str, key: &str, value: &str) {
         match maps.get_mut(map).and_then(|m| m.get_mut(key)) {
             Some(slot) => {
                 slot.clear();
@@ -111,7 +118,33 @@ impl EmbeddedMemory {
             }
         }
         self.emit(map, key, Some(value));
+    }
+
+    /// Stamps the store's own clock for heartbeats `names` (one clock reading for all).
+    fn stamp_beats<'a>(&self, names: impl Iterator<Item = &'a str>) -> Result<(), StoreError> {
+        let mut beats = self
+            .inner
+            .beats
+            .lock()
+            .map_err(|_| Self::poisoned("beat", DOLPHIN_HEARTBEAT))?;
+        let now = Instant::now();
+        for name in names {
+            match beats.get_mut(name) {
+                Some(t) => *t = now,
+                None => {
+                    beats.insert(name.to_string(), now);
+                }
+            }
+        }
         Ok(())
+    }
+
+    fn read_maps(
+        &self,
+        op: &'static str,
+        map: &str,
+    ) -> Result<std::sync::RwLockReadGuard<'_, Maps>, StoreError> {
+        self.inner.maps.read().map_err(|_| Self::poisoned(op, map))
     }
 
     /// Queues the change for the listeners of `map[key]`, if there are any (under the map
@@ -210,10 +243,16 @@ impl SystemMemory for EmbeddedMemory {
             .cells
             .lock()
             .map_err(|_| Self::poisoned("cas", cell))?;
-        if cells.get(cell).map(String::as_str) != expected {
-            return Ok(false);
+        match (cells.get_mut(cell), expected) {
+            (Some(v), Some(e)) if v == e => {
+                v.clear();
+                v.push_str(new);
+            }
+            (None, None) => {
+                cells.insert(cell.to_string(), new.to_string());
+            }
+            _ => return Ok(false),
         }
-        cells.insert(cell.to_string(), new.to_string());
         Ok(true)
     }
 
@@ -280,17 +319,69 @@ impl SystemMemory for EmbeddedMemory {
 
     fn beat(&self, name: &str, value: &str) -> Result<(), StoreError> {
         self.overwrite(DOLPHIN_HEARTBEAT, name, value)?;
-        let mut beats = self
-            .inner
-            .beats
-            .lock()
-            .map_err(|_| Self::poisoned("beat", name))?;
-        match beats.get_mut(name) {
-            Some(t) => *t = Instant::now(),
-            None => {
-                beats.insert(name.to_string(), Instant::now());
+        self.stamp_beats(std::iter::once(name))
+    }
+
+    fn beat_many(&self, beats: &[(&str, &str)]) -> Result<(), StoreError> {
+        {
+            let mut maps = self.write_maps(DOLPHIN_HEARTBEAT)?;
+            let listened = self.inner.dispatcher.has_map_listeners(DOLPHIN_HEARTBEAT);
+            if !maps.contains_key(DOLPHIN_HEARTBEAT) {
+                maps.insert(DOLPHIN_HEARTBEAT.to_string(), BTreeMap::new());
+            }
+            let Some(m) = maps.get_mut(DOLPHIN_HEARTBEAT) else {
+                return Err(Self::poisoned("beat", DOLPHIN_HEARTBEAT));
+            };
+            for (name, value) in beats {
+                match m.get_mut(*name) {
+                    Some(slot) => {
+                        slot.clear();
+                        slot.push_str(value);
+                    }
+                    None => {
+                        m.insert(name.to_string(), value.to_string());
+                    }
+                }
+                if listened {
+                    self.emit(DOLPHIN_HEARTBEAT, name, Some(value));
+                }
             }
         }
+        self.stamp_beats(beats.iter().map(|(n, _)| *n))
+    }
+
+    fn read_with(
+        &self,
+        map: &str,
+        key: &str,
+        f: &mut dyn FnMut(Option<&str>),
+    ) -> Result<(), StoreError> {
+        let maps = self.read_maps("get", map)?;
+        f(maps.get(map).and_then(|m| m.get(key)).map(String::as_str));
+        Ok(())
+    }
+
+    fn visit_all(&self, map: &str, f: &mut dyn FnMut(&str, &str)) -> Result<(), StoreError> {
+        let maps = self.read_maps("get_all", map)?;
+        if let Some(m) = maps.get(map) {
+            for (k, v) in m {
+                f(k, v);
+            }
+        }
+        Ok(())
+    }
+
+    fn cell_read_with(
+        &self,
+        cell: &str,
+        f: &mut dyn FnMut(Option<&str>),
+    ) -> Result<(), StoreError> {
+        let cells = self
+            .inner
+            .cells
+            .lock()
+            .map_err(|_| Self::poisoned("cell_get", cell))?;
+        f(cells.get(cell).map(String::as_str));
         Ok(())
     }
 

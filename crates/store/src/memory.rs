@@ -66,6 +66,27 @@ pub trait SystemMemory: Send + Sync {
     /// All entries of `map`.
     fn get_all(&self, map: &str) -> Result<BTreeMap<String, String>, StoreError>;
 
+    /// Calls `f` with `map[key]` (`None` when absent) without copying it out of the store.
+    /// The default copies through [`get`](Self::get); the embedded backend lends its own
+    /// buffer (the watchdog reads several values every minute of event time, SPEC §8).
+    fn read_with(
+        &self,
+        map: &str,
+        key: &str,
+        f: &mut dyn FnMut(Option<&str>),
+    ) -> Result<(), StoreError> {
+        let v = self.get(map, key)?;
+        f(v.as_deref());
+        Ok(())
+    }
+    /// Calls `f` with every entry of `map` in key order, without copying the map out.
+    fn visit_all(&self, map: &str, f: &mut dyn FnMut(&str, &str)) -> Result<(), StoreError> {
+        for (k, v) in self.get_all(map)? {
+            f(&k, &v);
+        }
+        Ok(())
+    }
+
     /// Registers a listener for every change of `map`. Changes of one map reach a listener in
     /// the order they were applied, on a dedicated delivery thread.
     fn subscribe(&self, map: &str, listener: Listener) -> Result<SubscriptionId, StoreError>;
@@ -113,6 +134,25 @@ pub trait SystemMemory: Send + Sync {
 
     /// Records a heartbeat: `DOLPHIN_HEARTBEAT[name] = value` plus the store's own clock.
     fn beat(&self, name: &str, value: &str) -> Result<(), StoreError>;
+    /// Records several heartbeats `(name, value)` at once (the supervisor beats every service
+    /// on the same tick); the default writes them one by one with [`beat`](Self::beat) and
+    /// stops at the first failure.
+    fn beat_many(&self, beats: &[(&str, &str)]) -> Result<(), StoreError> {
+        for (name, value) in beats {
+            self.beat(name, value)?;
+        }
+        Ok(())
+    }
+    /// Calls `f` with the compare-and-set cell's value without copying it out.
+    fn cell_read_with(
+        &self,
+        cell: &str,
+        f: &mut dyn FnMut(Option<&str>),
+    ) -> Result<(), StoreError> {
+        let v = self.cell_get(cell)?;
+        f(v.as_deref());
+        Ok(())
+    }
     /// Time since the last heartbeat of `name` by the store's clock; `None` if never beaten.
     fn heartbeat_age(&self, name: &str) -> Result<Option<Duration>, StoreError>;
 

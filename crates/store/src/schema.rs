@@ -191,6 +191,33 @@ pub fn read_safety<M: SystemMemory + ?Sized>(mem: &M) -> Result<Option<SafetyVal
     get_json(mem, DOLPHIN_SAFETY, KEY_LATEST)
 }
 
+/// The JSON text of a posture value, as [`to_json`] writes it. The watchdog writes one most
+/// minutes of event time; without extra fields the text is put together directly instead of
+/// through a flattening map serializer.
+pub fn safety_json(v: &SafetyValue) -> Result<String, StoreError> {
+    if !v.extra.is_empty() {
+        return to_json(DOLPHIN_SAFETY, KEY_LATEST, v);
+    }
+    let posture = match v.posture {
+        Posture::Apex => "APEX",
+        Posture::Stalker => "STALKER",
+        Posture::Turtle => "TURTLE",
+        Posture::Hibernate => "HIBERNATE",
+    };
+    let mut s = String::with_capacity(48);
+    s.push_str("{\"posture\":\"");
+    s.push_str(posture);
+    s.push_str("\",\"Rm\":");
+    if v.rm.is_finite() {
+        // The formatter serde_json itself uses for an f64.
+        s.push_str(zmij::Buffer::new().format_finite(v.rm));
+    } else {
+        s.push_str("null");
+    }
+    s.push('}');
+    Ok(s)
+}
+
 /// Publishes a new posture (B §16.3): compare-and-set on the cell against `expected` (the
 /// value the watchdog last read), then mirrors it to `DOLPHIN_SAFETY["latest"]` for readers of
 /// the map. Returns `false` (and writes nothing) when another writer changed the cell first.
@@ -199,20 +226,60 @@ pub fn write_safety<M: SystemMemory + ?Sized>(
     expected: Option<&SafetyValue>,
     new: &SafetyValue,
 ) -> Result<bool, StoreError> {
-    let exp = expected
-        .map(|e| to_json(POSTURE_CELL, "<cell>", e))
-        .transpose()?;
-    let json = to_json(DOLPHIN_SAFETY, KEY_LATEST, new)?;
-    if !mem.compare_and_set(POSTURE_CELL, exp.as_deref(), &json)? {
+    let exp = expected.map(safety_json).transpose()?;
+    write_safety_json(mem, exp.as_deref(), &safety_json(new)?)
+}
+
+/// [`write_safety`] with both values already as text: `expected` is the cell's text as last
+/// read (`None` = absent).
+pub fn write_safety_json<M: SystemMemory + ?Sized>(
+    mem: &M,
+    expected: Option<&str>,
+    json: &str,
+) -> Result<bool, StoreError> {
+    if !mem.compare_and_set(POSTURE_CELL, expected, json)? {
         return Ok(false);
     }
-    mem.put(DOLPHIN_SAFETY, KEY_LATEST, &json)?;
+    mem.put(DOLPHIN_SAFETY, KEY_LATEST, json)?;
     Ok(true)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn safety_json_is_what_serde_json_writes() {
+        for posture in [
+            Posture::Apex,
+            Posture::Stalker,
+            Posture::Turtle,
+            Posture::Hibernate,
+        ] {
+            for rm in [0.0, 1.0, 0.8765432109876543, 1e-7, f64::NAN] {
+                let v = SafetyValue {
+                    posture,
+                    rm,
+                    extra: Extra::new(),
+                };
+                assert_eq!(safety_json(&v).unwrap(), serde_json::to_string(&v).unwrap());
+                let mut with_extra = v.clone();
+                with_extra
+                    .extra
+                    .insert("source".into(), serde_json::json!("watchdog"));
+                assert_eq!(
+                    safety_json(&with_extra).unwrap(),
+                    serde_json::to_string(&with_extra).unwrap()
+                );
+            }
+        }
+        let v = SafetyValue {
+            posture: Posture::Turtle,
+            rm: 0.5,
+            extra: Extra::new(),
+        };
+        assert_eq!(safety_json(&v).unwrap(), r#"{"posture":"TURTLE","Rm":0.5}"#);
+    }
 
     #[test]
     fn eigen_scan_vel_div_nan_is_null() {

@@ -5,13 +5,14 @@
 
 use super::{ReplayTrader, ResumeCheck};
 use crate::error::ServiceError;
+use crate::json_text::{push_f64, push_int};
 use crate::run_files::Trace;
+use crate::sensor_parse;
 use crate::service::BusEvent;
 use crate::supervisor::Supervisor;
 use crate::traces::{AcbDecision, AcbKind, CbDecision, Source};
 use dolphin_core::{DayFrame, Posture};
 use dolphin_store::schema::{DOLPHIN_FEATURES, KEY_LATEST_EIGEN_SCAN, POSTURE_CELL};
-use std::fmt::Write as _;
 
 impl ReplayTrader {
     pub(super) fn step_bar(
@@ -85,20 +86,30 @@ impl ReplayTrader {
             sup.notify(BusEvent::PositionChanged);
         }
         // S §5.3 ⑧: the posture changed while the day runs (it applies at the next date).
-        if !self.day_stale
-            && let Ok(now) = self.store.cell_get(POSTURE_CELL)
-            && now != self.day_posture_raw
-        {
-            let posture_now = now
-                .as_deref()
-                .and_then(|j| serde_json::from_str::<dolphin_store::schema::SafetyValue>(j).ok())
-                .map_or(Posture::Apex, |v| v.posture);
-            if posture_now != self.day_posture {
+        if !self.day_stale {
+            // Read in place: the cell is compared every bar (its `Rm` moves most minutes) and
+            // only the posture is read out of a changed value.
+            let mut posture_now = None;
+            let raw = &mut self.day_posture_raw;
+            let read = self.store.cell_read_with(POSTURE_CELL, &mut |v| {
+                if v != raw.as_deref() {
+                    posture_now = Some(v.and_then(sensor_parse::posture).unwrap_or(Posture::Apex));
+                    match (raw.as_mut(), v) {
+                        (Some(buf), Some(v)) => {
+                            buf.clear();
+                            buf.push_str(v);
+                        }
+                        (_, v) => *raw = v.map(str::to_string),
+                    }
+                }
+            });
+            if let (Ok(()), Some(posture_now)) = (read, posture_now)
+                && posture_now != self.day_posture
+            {
                 self.day_stale = true;
                 self.stats.stale_state_events += 1;
                 tracing::warn!(%date, ?posture_now, day = ?self.day_posture, "[STALE_STATE] posture changed during the day");
             }
-            self.day_posture_raw = now;
         }
         if let Some(s) = &self.resume
             && s.ts_ms == t
@@ -136,13 +147,15 @@ impl ReplayTrader {
         s.clear();
         s.push_str("{\"vel_div\":");
         push_f64(s, frame.vel_div[r]);
-        let _ = write!(
-            s,
-            ",\"scan_number\":{},\"timestamp\":{},\"asset_prices\":{{",
-            frame.scan_number[r], frame.timestamp[r]
-        );
+        s.push_str(",\"scan_number\":");
+        push_int(s, frame.scan_number[r]);
+        s.push_str(",\"timestamp\":");
+        push_int(s, frame.timestamp[r]);
+        s.push_str(",\"asset_prices\":{");
         let mut first = true;
-        for (a, p) in frame.assets.iter().zip(frame.row_prices(r)) {
+        let texts = &mut self.price_text;
+        texts.resize_with(frame.assets.len(), Default::default);
+        for ((a, p), cached) in frame.assets.iter().zip(frame.row_prices(r)).zip(texts) {
             if p.is_finite() && *p > 0.0 {
                 if !first {
                     s.push(',');
@@ -151,7 +164,13 @@ impl ReplayTrader {
                 s.push('"');
                 s.push_str(a);
                 s.push_str("\":");
-                push_f64(s, *p);
+                // A price that did not move since the last bar keeps its text.
+                if cached.0 != p.to_bits() || cached.1.is_empty() {
+                    cached.0 = p.to_bits();
+                    cached.1.clear();
+                    push_f64(&mut cached.1, *p);
+                }
+                s.push_str(&cached.1);
             }
         }
         s.push_str("}}");
@@ -162,44 +181,5 @@ impl ReplayTrader {
         {
             self.stats.store_errors += 1;
         }
-    }
-}
-
-/// A JSON number as serde_json writes it (shortest round-trip digits by `ryu`, ≈ 4× cheaper
-/// than `{}` of an f64 — this runs for every price of every bar), or `null`.
-fn push_f64(s: &mut String, v: f64) {
-    if v.is_finite() {
-        s.push_str(ryu::Buffer::new().format_finite(v));
-    } else {
-        s.push_str("null");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::push_f64;
-
-    #[test]
-    fn numbers_are_written_as_serde_json_writes_them() {
-        for (v, text) in [
-            (104523.1, "104523.1"),
-            (2511.07, "2511.07"),
-            (-0.0123456789, "-0.0123456789"),
-            (1.0, "1.0"),
-            (3.5e-7, "3.5e-7"),
-        ] {
-            let mut s = String::new();
-            push_f64(&mut s, v);
-            assert_eq!(s, text);
-            assert_eq!(s, serde_json::to_string(&v).unwrap());
-            assert_eq!(
-                serde_json::from_str::<f64>(&s).unwrap().to_bits(),
-                v.to_bits()
-            );
-        }
-        let mut s = String::new();
-        push_f64(&mut s, f64::NAN);
-        push_f64(&mut s, f64::INFINITY);
-        assert_eq!(s, "nullnull");
     }
 }

@@ -82,6 +82,8 @@ pub struct ReplayTrader {
     day_stale: bool,
     day_start_capital: f64,
     scan_json: String,
+    /// Per asset column of the day: the last price written into the scan and its text.
+    price_text: Vec<(u64, String)>,
     pub stats: TraderStats,
 }
 
@@ -118,6 +120,7 @@ impl ReplayTrader {
             day_stale: false,
             day_start_capital: core.engine.capital(),
             scan_json: String::with_capacity(1024),
+            price_text: Vec::new(),
             core,
             stats: TraderStats::default(),
         })

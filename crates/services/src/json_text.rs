@@ -1,0 +1,213 @@
+//! The JSON text of the values the services write on every bar (SPEC §8: heartbeats every
+//! 10 s of event time, the watchdog every 60 s — with 1-minute bars both fall on every bar):
+//! the heartbeat `{ts, phase, service, pid}` (S §10), the posture-trace line
+//! `{"ts_ms", <SensorReadings>}` and the latest scan's numbers.
+//!
+//! Written by hand into reused buffers, byte for byte what `serde_json` writes for the same
+//! values (the tests below compare the two over random values): a generic map serializer
+//! escapes every key and walks a state machine per field, which cost more than the engine's
+//! whole step for every bar. Numbers use the formatters `serde_json` itself uses (`zmij` for
+//! floats, `itoa` for integers).
+
+use dolphin_engine::McStatus;
+use dolphin_risk::SensorReadings;
+
+/// A JSON number as `serde_json` writes an `f64` (shortest round-trip digits), or `null`
+/// for NaN and ±∞.
+#[inline]
+pub fn push_f64(s: &mut String, v: f64) {
+    if v.is_finite() {
+        s.push_str(zmij::Buffer::new().format_finite(v));
+    } else {
+        s.push_str("null");
+    }
+}
+
+/// An integer as `serde_json` writes it.
+#[inline]
+pub fn push_int<I: itoa::Integer>(s: &mut String, v: I) {
+    s.push_str(itoa::Buffer::new().format(v));
+}
+
+/// `mc_status` as serialized (`#[serde(rename_all = "UPPERCASE")]`).
+fn mc_status_text(m: McStatus) -> &'static str {
+    match m {
+        McStatus::Ok => "\"OK\"",
+        McStatus::Orange => "\"ORANGE\"",
+        McStatus::Red => "\"RED\"",
+    }
+}
+
+fn push_bool(s: &mut String, b: bool) {
+    s.push_str(if b { "true" } else { "false" });
+}
+
+/// One posture-trace line (without the newline): the text of
+/// `serde_json::to_string(&TraceLine { ts_ms, readings })`.
+pub fn trace_line(s: &mut String, ts_ms: i64, r: &SensorReadings) {
+    s.push_str("{\"ts_ms\":");
+    push_int(s, ts_ms);
+    s.push_str(",\"hz_nodes\":");
+    push_int(s, r.hz_nodes);
+    s.push_str(",\"heartbeat_age_s\":");
+    push_f64(s, r.heartbeat_age_s);
+    s.push_str(",\"mc_status\":");
+    s.push_str(mc_status_text(r.mc_status));
+    s.push_str(",\"staleness_hours\":");
+    push_f64(s, r.staleness_hours);
+    s.push_str(",\"ob_stale\":");
+    push_bool(s, r.ob_stale);
+    s.push_str(",\"depth_quality\":");
+    push_f64(s, r.depth_quality);
+    s.push_str(",\"fill_prob\":");
+    push_f64(s, r.fill_prob);
+    s.push_str(",\"dvol_spike\":");
+    push_bool(s, r.dvol_spike);
+    s.push_str(",\"t_since_spike_min\":");
+    match r.t_since_spike_min {
+        Some(v) => push_f64(s, v),
+        None => s.push_str("null"),
+    }
+    s.push_str(",\"drawdown\":");
+    push_f64(s, r.drawdown);
+    s.push('}');
+}
+
+/// The heartbeat of one service, `{"ts":…,"phase":…,"service":…,"pid":…}`: everything after
+/// `ts` is fixed while the phase does not change, so it is kept as text and only the time is
+/// written per beat.
+#[derive(Debug, Clone, Default)]
+pub struct BeatText {
+    phase: String,
+    /// `,"phase":"…","service":"…","pid":…}`
+    tail: String,
+}
+
+impl BeatText {
+    /// Sets the text of `beat` to the heartbeat at `ts_text` (the event time in seconds as
+    /// [`push_f64`] writes it) with `phase`.
+    pub fn write(
+        &mut self,
+        beat: &mut String,
+        ts_text: &str,
+        phase: &str,
+        service: &str,
+        pid: u32,
+    ) {
+        if self.tail.is_empty() || self.phase != phase {
+            self.phase = phase.to_string();
+            self.tail.clear();
+            self.tail.push_str(",\"phase\":");
+            push_json_str(&mut self.tail, phase);
+            self.tail.push_str(",\"service\":");
+            push_json_str(&mut self.tail, service);
+            self.tail.push_str(",\"pid\":");
+            push_int(&mut self.tail, pid);
+            self.tail.push('}');
+        }
+        beat.clear();
+        beat.push_str("{\"ts\":");
+        beat.push_str(ts_text);
+        beat.push_str(&self.tail);
+    }
+}
+
+/// A JSON string (names and phases are short and rarely change: `serde_json` escapes them).
+fn push_json_str(s: &mut String, v: &str) {
+    s.push_str(&serde_json::to_string(v).expect("a str serializes"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::watchdog::TraceLine;
+    use proptest::prelude::*;
+
+    fn any_f64() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            any::<f64>(),
+            -1e7..1e7f64,
+            0.0..1.0f64,
+            Just(0.0),
+            Just(-0.0),
+            Just(1e9),
+            Just(f64::NAN),
+            Just(f64::INFINITY),
+            Just(1e16),
+            Just(1.5e-7),
+        ]
+    }
+
+    fn any_mc() -> impl Strategy<Value = McStatus> {
+        prop_oneof![
+            Just(McStatus::Ok),
+            Just(McStatus::Orange),
+            Just(McStatus::Red)
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn trace_line_is_what_serde_json_writes(
+            ts_ms in any::<i64>(), hz in any::<u32>(), age in any_f64(), mc in any_mc(),
+            stale in any_f64(), ob in any::<bool>(), dq in any_f64(), fp in any_f64(),
+            spike in any::<bool>(), since in proptest::option::of(any_f64()), dd in any_f64(),
+        ) {
+            let readings = SensorReadings {
+                hz_nodes: hz, heartbeat_age_s: age, mc_status: mc, staleness_hours: stale,
+                ob_stale: ob, depth_quality: dq, fill_prob: fp, dvol_spike: spike,
+                t_since_spike_min: since, drawdown: dd,
+            };
+            let mut s = String::new();
+            trace_line(&mut s, ts_ms, &readings);
+            prop_assert_eq!(s, serde_json::to_string(&TraceLine { ts_ms, readings }).unwrap());
+        }
+
+        #[test]
+        fn numbers_are_what_serde_json_writes(v in any_f64(), i in any::<i64>()) {
+            let mut s = String::new();
+            push_f64(&mut s, v);
+            prop_assert_eq!(&s, &serde_json::to_string(&v).unwrap());
+            if v.is_finite() {
+                prop_assert_eq!(serde_json::from_str::<f64>(&s).unwrap().to_bits(), v.to_bits());
+            }
+            let mut s = String::new();
+            push_int(&mut s, i);
+            prop_assert_eq!(s, serde_json::to_string(&i).unwrap());
+        }
+
+        #[test]
+        fn heartbeat_is_what_serde_json_writes(t in 0i64..4_000_000_000_000, pid in any::<u32>()) {
+            let mut text = BeatText::default();
+            let mut ts = String::new();
+            push_f64(&mut ts, t as f64 / 1000.0);
+            let mut beat = String::new();
+            for phase in ["running", "running", "stopped"] {
+                text.write(&mut beat, &ts, phase, "watchdog", pid);
+                let hb = crate::supervisor::Heartbeat {
+                    ts: t as f64 / 1000.0,
+                    phase: phase.into(),
+                    service: "watchdog".into(),
+                    pid,
+                };
+                prop_assert_eq!(&beat, &serde_json::to_string(&hb).unwrap());
+            }
+        }
+    }
+
+    #[test]
+    fn worked_examples() {
+        let mut s = String::new();
+        trace_line(&mut s, 1_746_316_800_000, &SensorReadings::default());
+        assert_eq!(
+            s,
+            r#"{"ts_ms":1746316800000,"hz_nodes":1,"heartbeat_age_s":0.0,"mc_status":"OK","staleness_hours":0.0,"ob_stale":false,"depth_quality":1.0,"fill_prob":1.0,"dvol_spike":false,"t_since_spike_min":null,"drawdown":0.0}"#
+        );
+        let mut b = String::new();
+        BeatText::default().write(&mut b, "1746316860.5", "running", "acb", 7);
+        assert_eq!(
+            b,
+            r#"{"ts":1746316860.5,"phase":"running","service":"acb","pid":7}"#
+        );
+    }
+}
