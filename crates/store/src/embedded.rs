@@ -329,9 +329,9 @@ impl SystemMemory for EmbeddedMemory {
             if !maps.contains_key(DOLPHIN_HEARTBEAT) {
                 maps.insert(DOLPHIN_HEARTBEAT.to_string(), BTreeMap::new());
             }
-            let Some(m) = maps.get_mut(DOLPHIN_HEARTBEAT) else {
-                return Err(Self::poisoned("beat", DOLPHIN_HEARTBEAT));
-            };
+            let m = maps
+                .get_mut(DOLPHIN_HEARTBEAT)
+                .expect("the heartbeat map was inserted above");
             for (name, value) in beats {
                 match m.get_mut(*name) {
                     Some(slot) => {

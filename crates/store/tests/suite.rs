@@ -32,6 +32,7 @@ macro_rules! scenarios {
             fenced_lock,
             near_cache_invalidation,
             heartbeats,
+            in_place_reads_and_batched_beats,
         ]);
     };
 }

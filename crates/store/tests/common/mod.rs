@@ -431,3 +431,72 @@ pub fn heartbeats<F: Fixture>(fx: &F) {
         .unwrap();
     assert_eq!(hb.phase, "run");
 }
+
+/// The in-place reads and the batched heartbeats give what `get`, `get_all`, `cell_get` and
+/// `beat` give, on every backend (the embedded one lends its buffers; the others copy).
+pub fn in_place_reads_and_batched_beats<F: Fixture>(fx: &F) {
+    let m = fx.client();
+    let other = fx.client();
+    let map = "t_in_place";
+    m.put(map, "b", "2").unwrap();
+    m.put(map, "a", "1").unwrap();
+    let mut seen = None;
+    other
+        .read_with(map, "a", &mut |v| seen = Some(v.map(str::to_string)))
+        .unwrap();
+    assert_eq!(seen, Some(Some("1".to_string())));
+    other
+        .read_with(map, "missing", &mut |v| seen = Some(v.map(str::to_string)))
+        .unwrap();
+    assert_eq!(seen, Some(None));
+    let mut all = Vec::new();
+    other
+        .visit_all(map, &mut |k, v| all.push((k.to_string(), v.to_string())))
+        .unwrap();
+    assert_eq!(
+        all,
+        vec![("a".into(), "1".into()), ("b".into(), "2".into())]
+    );
+    let mut none = 0;
+    other
+        .visit_all("t_in_place_empty", &mut |_, _| none += 1)
+        .unwrap();
+    assert_eq!(none, 0);
+
+    let cell = "t_in_place_cell";
+    let mut c = None;
+    other
+        .cell_read_with(cell, &mut |v| c = Some(v.map(str::to_string)))
+        .unwrap();
+    assert_eq!(c, Some(None));
+    assert!(m.compare_and_set(cell, None, "x").unwrap());
+    assert!(m.compare_and_set(cell, Some("x"), "yy").unwrap());
+    assert!(!m.compare_and_set(cell, Some("x"), "zzz").unwrap());
+    other
+        .cell_read_with(cell, &mut |v| c = Some(v.map(str::to_string)))
+        .unwrap();
+    assert_eq!(c, Some(Some("yy".to_string())));
+
+    m.beat_many(&[
+        (
+            "t_many_a",
+            r#"{"ts":1.0,"phase":"running","service":"a","pid":1}"#,
+        ),
+        (
+            "t_many_b",
+            r#"{"ts":1.0,"phase":"running","service":"b","pid":1}"#,
+        ),
+    ])
+    .unwrap();
+    m.beat_many(&[(
+        "t_many_a",
+        r#"{"ts":2.5,"phase":"stopped","service":"a","pid":1}"#,
+    )])
+    .unwrap();
+    let a: schema::HeartbeatValue = schema::get_json(&other, schema::DOLPHIN_HEARTBEAT, "t_many_a")
+        .unwrap()
+        .unwrap();
+    assert_eq!((a.ts, a.phase.as_str()), (2.5, "stopped"));
+    assert!(other.heartbeat_age("t_many_b").unwrap().unwrap() < Duration::from_secs(2));
+    assert!(other.heartbeat_age("t_many_a").unwrap().is_some());
+}
