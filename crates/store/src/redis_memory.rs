@@ -255,6 +255,30 @@ impl SystemMemory for RedisMemory {
         Ok(())
     }
 
+    fn beat_many(&self, beats: &[(&str, &str)]) -> Result<(), StoreError> {
+        if beats.is_empty() {
+            return Ok(());
+        }
+        let ts = ts_key(DOLPHIN_HEARTBEAT);
+        let channel = self.inner.channel(DOLPHIN_HEARTBEAT);
+        let payloads: Vec<String> = beats
+            .iter()
+            .map(|(name, value)| change_payload(name, Some(value)))
+            .collect();
+        self.inner.run("beat", DOLPHIN_HEARTBEAT, true, |c| {
+            let mut call = self.inner.scripts.beat_many.key(DOLPHIN_HEARTBEAT);
+            call.key(&ts).arg(&channel);
+            for ((name, value), payload) in beats.iter().zip(&payloads) {
+                call.arg(*name).arg(*value).arg(payload);
+            }
+            call.invoke::<i64>(c)
+        })?;
+        for (name, _) in beats {
+            self.inner.near.invalidate_key(DOLPHIN_HEARTBEAT, name);
+        }
+        Ok(())
+    }
+
     fn heartbeat_age(&self, name: &str) -> Result<Option<Duration>, StoreError> {
         let ts = ts_key(DOLPHIN_HEARTBEAT);
         let ms: i64 = self

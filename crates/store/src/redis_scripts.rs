@@ -69,6 +69,18 @@ redis.call('HSET', KEYS[2], ARGV[1], ms)
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return ms";
 
+/// BEAT for several heartbeats in one call (one round trip, one server clock reading).
+/// KEYS: heartbeat map, its timestamp hash. ARGV: channel, then (name, value, payload) triples.
+pub(crate) const BEAT_MANY: &str = r"
+local t = redis.call('TIME')
+local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for i = 2, #ARGV, 3 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  redis.call('HSET', KEYS[2], ARGV[i], ms)
+  redis.call('PUBLISH', ARGV[1], ARGV[i + 2])
+end
+return ms";
+
 /// KEYS: heartbeat timestamp hash. ARGV: name. Returns age in ms by the server clock, -1 if
 /// never beaten.
 pub(crate) const HEARTBEAT_AGE: &str = r"
@@ -87,6 +99,7 @@ pub(crate) struct Scripts {
     pub unlock: Script,
     pub put_fenced: Script,
     pub beat: Script,
+    pub beat_many: Script,
     pub heartbeat_age: Script,
 }
 
@@ -100,6 +113,7 @@ impl Scripts {
             unlock: Script::new(UNLOCK),
             put_fenced: Script::new(PUT_FENCED),
             beat: Script::new(BEAT),
+            beat_many: Script::new(BEAT_MANY),
             heartbeat_age: Script::new(HEARTBEAT_AGE),
         }
     }

@@ -477,6 +477,7 @@ pub fn in_place_reads_and_batched_beats<F: Fixture>(fx: &F) {
         .unwrap();
     assert_eq!(c, Some(Some("yy".to_string())));
 
+    let (sub, rx) = other.subscribe_channel(schema::DOLPHIN_HEARTBEAT).unwrap();
     m.beat_many(&[
         (
             "t_many_a",
@@ -499,4 +500,15 @@ pub fn in_place_reads_and_batched_beats<F: Fixture>(fx: &F) {
     assert_eq!((a.ts, a.phase.as_str()), (2.5, "stopped"));
     assert!(other.heartbeat_age("t_many_b").unwrap().unwrap() < Duration::from_secs(2));
     assert!(other.heartbeat_age("t_many_a").unwrap().is_some());
+    // Listeners see every beat of a batch, in order.
+    let mut keys = Vec::new();
+    while keys.len() < 3 {
+        match rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(e) if e.key.starts_with("t_many_") => keys.push(e.key),
+            Ok(_) => {}
+            Err(e) => panic!("heartbeat events missing after {keys:?}: {e}"),
+        }
+    }
+    assert_eq!(keys, ["t_many_a", "t_many_b", "t_many_a"]);
+    other.unsubscribe(sub);
 }
