@@ -154,3 +154,88 @@ pub struct PriorDay {
     pub mc: Option<McDecisionRecord>,
     pub posture: PostureDecision,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run_files::RunFiles;
+    use crate::traces::Source;
+    use dolphin_core::Posture;
+
+    fn posture(date: &str, ts: EventMs, bar: u64, p: Posture, source: Source) -> String {
+        serde_json::to_string(&PostureDecision {
+            date: date.parse().unwrap(),
+            posture: p,
+            rm: 0.5,
+            applied_ts: ts,
+            applied_bar: bar,
+            source,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn keeps_the_decisions_up_to_the_resume_point_and_writes_them_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let d1 = posture("2025-05-10", 1_000, 0, Posture::Hibernate, Source::FailSafe);
+        let d2 = posture("2025-05-11", 5_000, 1440, Posture::Apex, Source::Store);
+        // The day after the resume point, then a torn line of a killed process.
+        std::fs::write(
+            dir.path().join("posture.jsonl"),
+            format!("{d1}\n{d2}\n{{\"date\":\"2025-05-1"),
+        )
+        .unwrap();
+        let (mut prior, prefix) = PriorDecisions::load(dir.path(), 4_999);
+        assert_eq!(prior.len(), 1);
+        let day = prior
+            .day("2025-05-10".parse().unwrap(), 0)
+            .unwrap()
+            .unwrap();
+        assert_eq!(day.posture.posture, Posture::Hibernate);
+        assert_eq!(day.posture.source, Source::FailSafe);
+        assert!(prior.day("2025-05-11".parse().unwrap(), 1440).unwrap().is_none());
+        // A re-run at another bar is not the same replay.
+        let (mut again, _) = PriorDecisions::load(dir.path(), 4_999);
+        assert!(again.day("2025-05-10".parse().unwrap(), 7).is_err());
+
+        // The new run's file starts with exactly the kept line; appends follow it.
+        let files = RunFiles::create_with_prefix(dir.path(), &prefix).unwrap();
+        assert_eq!(files.lines(Trace::Posture), 1);
+        files.append(Trace::Posture, &serde_json::json!({"x": 1})).unwrap();
+        files.flush().unwrap();
+        let text = std::fs::read_to_string(dir.path().join("posture.jsonl")).unwrap();
+        assert_eq!(text, format!("{d1}\n{{\"x\":1}}\n"));
+        // Files without a prefix start empty; none is left half-written.
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("acb.jsonl")).unwrap(),
+            ""
+        );
+        assert!(!dir.path().join("posture.jsonl.tmp").exists());
+    }
+
+    #[test]
+    fn the_recorded_gate_and_updates_apply_on_their_bars() {
+        let dir = tempfile::tempdir().unwrap();
+        let cb = |open: bool, bar: u64| {
+            serde_json::to_string(&CbDecision {
+                can_open: open,
+                reasons: vec![],
+                applied_ts: bar as i64 * 60_000,
+                applied_bar: bar,
+            })
+            .unwrap()
+        };
+        std::fs::write(
+            dir.path().join("cb.jsonl"),
+            format!("{}\n{}\n", cb(false, 3), cb(true, 9)),
+        )
+        .unwrap();
+        let (mut prior, _) = PriorDecisions::load(dir.path(), 20 * 60_000);
+        assert!(prior.gate_at(2));
+        assert!(!prior.gate_at(3));
+        assert!(!prior.gate_at(8));
+        assert!(prior.gate_at(9));
+        assert!(prior.acb_update(4).is_none());
+        assert!(prior.covers(20 * 60_000) && !prior.covers(20 * 60_000 + 1));
+    }
+}
