@@ -48,6 +48,13 @@ pub struct Args {
     /// Indicator tables for the ACB processor.
     #[arg(long)]
     indicators: Option<PathBuf>,
+    /// Envelope model for the MC-Forewarner flow (envelope.json from `dolphin mc`).
+    #[arg(long)]
+    mc: Option<PathBuf>,
+    /// Turn the MC flow on with a daily fresh envelope from the last N closed days (24 paths).
+    /// Off by default: see docs/CHAOS.md (a 2-day replay's 1-day envelope is RED).
+    #[arg(long, default_value_t = 0)]
+    mc_refresh_days: u32,
     /// Run directory: chaos.json, serve/ (the serve run), redis/, logs/.
     #[arg(long, default_value = "out/chaos")]
     out: PathBuf,
@@ -148,6 +155,23 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     if let Some(f) = &a.indicators {
         args.extend(["--indicators".into(), f.display().to_string()]);
+    }
+    if let Some(m) = &a.mc {
+        args.extend(["--mc".into(), m.display().to_string()]);
+    }
+    if a.mc_refresh_days > 0 {
+        let services_yml = a.out.join("services.yml");
+        std::fs::write(
+            &services_yml,
+            format!(
+                "mc_refresh_days: {}\nmc_refresh_paths: 24\n",
+                a.mc_refresh_days
+            ),
+        )?;
+        args.extend([
+            "--services-config".into(),
+            services_yml.display().to_string(),
+        ]);
     }
     let faults = plan(a.seed, a.faults, span_ms);
     println!(

@@ -18,7 +18,15 @@ fn short_chaos_run_loses_nothing_and_equals_the_traced_backtest() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("chaos");
     let o = Command::new(env!("CARGO_BIN_EXE_dolphin"))
-        .args(["chaos", "--hours", "24", "--from", "2025-05-07", "--wall", "50"])
+        .args([
+            "chaos",
+            "--hours",
+            "24",
+            "--from",
+            "2025-05-07",
+            "--wall",
+            "50",
+        ])
         .args(["--faults", "4", "--seed", "11", "--out"])
         .arg(&out)
         .current_dir(root())

@@ -67,7 +67,9 @@ pub struct PlannedFault {
 }
 
 /// `n` faults over `span_ms` of event time (between 5 % and 90 % of it, so the run ends with
-/// time to spare), every kind at least once when `n` allows, from `seed`.
+/// time to spare), every kind at least once when `n` allows, from `seed`. With two days or
+/// more, the first old-RDB restart is placed just after a date change with its snapshot taken
+/// before it (a lost daily result must be written again).
 pub fn plan(seed: u64, n: usize, span_ms: i64) -> Vec<PlannedFault> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut kinds: Vec<FaultKind> = FaultKind::ALL.to_vec();
@@ -80,20 +82,30 @@ pub fn plan(seed: u64, n: usize, span_ms: i64) -> Vec<PlannedFault> {
     let hi = span_ms * 9 / 10;
     let mut times: Vec<i64> = (0..n).map(|_| rng.random_range(lo..hi)).collect();
     times.sort_unstable();
-    kinds
+    let days = span_ms / DAY_MS;
+    let mut across_date_change = days >= 2;
+    let mut faults: Vec<PlannedFault> = kinds
         .into_iter()
         .zip(times)
-        .map(|(kind, at_event_ms)| {
+        .map(|(kind, mut at_event_ms)| {
             let hold_ms = match kind {
                 FaultKind::RedisKill | FaultKind::RedisOldRdb => rng.random_range(500..4_000),
                 FaultKind::ServeKill => rng.random_range(200..2_000),
                 FaultKind::ServePause => rng.random_range(1_000..6_000),
             };
-            let rdb_lead_ms = if kind == FaultKind::RedisOldRdb {
+            let mut rdb_lead_ms = if kind == FaultKind::RedisOldRdb {
                 rng.random_range(5..60) * 60_000
             } else {
                 0
             };
+            if kind == FaultKind::RedisOldRdb && across_date_change {
+                // The first one straddles a date change: snapshot before it, restart after,
+                // so the day's result the trader wrote at the change is lost with the store.
+                across_date_change = false;
+                let boundary = rng.random_range(1..days) * DAY_MS;
+                at_event_ms = boundary + rng.random_range(1..30) * 60_000;
+                rdb_lead_ms = rng.random_range(30..90) * 60_000;
+            }
             PlannedFault {
                 kind,
                 at_event_ms,
@@ -101,8 +113,12 @@ pub fn plan(seed: u64, n: usize, span_ms: i64) -> Vec<PlannedFault> {
                 rdb_lead_ms,
             }
         })
-        .collect()
+        .collect();
+    faults.sort_by_key(|f| f.at_event_ms);
+    faults
 }
+
+const DAY_MS: i64 = 86_400_000;
 
 #[cfg(test)]
 mod tests {
@@ -125,9 +141,10 @@ mod tests {
             assert!(a.iter().any(|f| f.kind == k), "{k:?} missing");
         }
         assert!(a.windows(2).all(|w| w[0].at_event_ms <= w[1].at_event_ms));
-        assert!(
-            a.iter()
-                .all(|f| f.at_event_ms >= span / 20 && f.at_event_ms < span * 9 / 10)
-        );
+        assert!(a.iter().all(|f| f.at_event_ms >= 0 && f.at_event_ms < span));
+        // The first old-RDB restart straddles a date change.
+        let rdb = a.iter().find(|f| f.kind == FaultKind::RedisOldRdb).unwrap();
+        let boundary = rdb.at_event_ms / DAY_MS * DAY_MS;
+        assert!(boundary > 0 && rdb.at_event_ms - rdb.rdb_lead_ms < boundary);
     }
 }

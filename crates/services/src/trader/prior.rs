@@ -193,7 +193,12 @@ mod tests {
             .unwrap();
         assert_eq!(day.posture.posture, Posture::Hibernate);
         assert_eq!(day.posture.source, Source::FailSafe);
-        assert!(prior.day("2025-05-11".parse().unwrap(), 1440).unwrap().is_none());
+        assert!(
+            prior
+                .day("2025-05-11".parse().unwrap(), 1440)
+                .unwrap()
+                .is_none()
+        );
         // A re-run at another bar is not the same replay.
         let (mut again, _) = PriorDecisions::load(dir.path(), 4_999);
         assert!(again.day("2025-05-10".parse().unwrap(), 7).is_err());
@@ -201,7 +206,9 @@ mod tests {
         // The new run's file starts with exactly the kept line; appends follow it.
         let files = RunFiles::create_with_prefix(dir.path(), &prefix).unwrap();
         assert_eq!(files.lines(Trace::Posture), 1);
-        files.append(Trace::Posture, &serde_json::json!({"x": 1})).unwrap();
+        files
+            .append(Trace::Posture, &serde_json::json!({"x": 1}))
+            .unwrap();
         files.flush().unwrap();
         let text = std::fs::read_to_string(dir.path().join("posture.jsonl")).unwrap();
         assert_eq!(text, format!("{d1}\n{{\"x\":1}}\n"));
