@@ -408,8 +408,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 
 fn print_table(records: &[FaultRecord], checks: &[Check], wall: Duration, out: &std::path::Path) {
     println!(
-        "{:>3}  {:<14} {:<22} {:>8} {:>10} {:>9}  {}",
-        "#", "fault", "at (event time)", "hold ms", "recovery", "bound", "ok"
+        "{:>3}  {:<14} {:<22} {:>8} {:>10} {:>9}  ok",
+        "#", "fault", "at (event time)", "hold ms", "recovery", "bound"
     );
     for r in records {
         println!(
