@@ -125,6 +125,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .clone()
         .or_else(|| a.replay.is_none().then(|| repo_path("data/sample/funding")));
     std::fs::create_dir_all(a.out.join("logs"))?;
+    // A previous run in the same folder leaves nothing behind that could pass for this one's.
+    for f in ["chaos.json", "logs/serve.out"] {
+        if a.out.join(f).exists() {
+            std::fs::remove_file(a.out.join(f))?;
+        }
+    }
     let serve_out = a.out.join("serve");
     if serve_out.exists() {
         std::fs::remove_dir_all(&serve_out)?;
