@@ -89,6 +89,11 @@ pub struct Args {
     /// Take the circuit breaker's entry gate from a `dolphin serve` trace (cb.jsonl).
     #[arg(long)]
     cb_trace: Option<PathBuf>,
+    /// Take each date's posture and Rm from the posture the `dolphin serve` trader applied
+    /// (posture.jsonl: including fail-safe HIBERNATE days and a resumed run's re-applied
+    /// decisions) instead of recomputing it from --posture-trace's sensor readings.
+    #[arg(long, conflicts_with = "posture_trace")]
+    posture_log: Option<PathBuf>,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -144,19 +149,30 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let mut layers = providers.layers();
     layers.acb |= traces.acb.is_some();
     layers.mc_forewarner |= traces.mc.is_some();
+    let posture_log = match &a.posture_log {
+        Some(p) => Some(posture_log(p, &files)?),
+        None => None,
+    };
+    layers.survival_stack |= posture_log.is_some();
+    let day_context = |d: UtcDate| match &posture_log {
+        Some(m) => m.get(&d).copied().unwrap_or_default(),
+        None => providers.day_context(d),
+    };
     let mut reconciliation = None;
     let result = match a.engine {
-        EngineKind::Standalone if !traces.is_empty() => Ok(dolphin_services::run_traced_backtest(
-            &cfg,
-            &files,
-            &|d| providers.day_context(d),
-            &traces,
-            |e| providers.install(e),
-            &mut |done, _| {
-                bar.set_position(done as u64);
-            },
-        )
-        .context("traced backtest failed")?),
+        EngineKind::Standalone if !traces.is_empty() || posture_log.is_some() => {
+            Ok(dolphin_services::run_traced_backtest(
+                &cfg,
+                &files,
+                &day_context,
+                &traces,
+                |e| providers.install(e),
+                &mut |done, _| {
+                    bar.set_position(done as u64);
+                },
+            )
+            .context("traced backtest failed")?)
+        }
         EngineKind::Standalone => run_backtest(&cfg, &files, &providers, &mut |p| {
             bar.set_position(p.done as u64);
             bar.set_message(format!("{} capital {:.2}", p.day.date, p.day.capital));
@@ -329,4 +345,30 @@ struct NoReconciliation {
     differences: Vec<()>,
     orders_filled: usize,
     expected_orders: usize,
+}
+
+/// `--posture-log`: each date's posture and Rm as the serve trader applied them; every date of
+/// the replay must have one.
+fn posture_log(
+    path: &std::path::Path,
+    files: &[(UtcDate, PathBuf)],
+) -> anyhow::Result<std::collections::BTreeMap<UtcDate, dolphin_engine::DayContext>> {
+    let lines: Vec<dolphin_services::traces::PostureDecision> =
+        dolphin_services::traces::read_jsonl(path)?;
+    let map: std::collections::BTreeMap<_, _> = lines
+        .iter()
+        .map(|d| {
+            (
+                d.date,
+                dolphin_engine::DayContext {
+                    posture: d.posture,
+                    rm: d.rm,
+                },
+            )
+        })
+        .collect();
+    if let Some((d, _)) = files.iter().find(|(d, _)| !map.contains_key(d)) {
+        anyhow::bail!("{}: no posture for {d}", path.display());
+    }
+    Ok(map)
 }

@@ -1,7 +1,9 @@
 //! `dolphin`: the command line of DOLPHIN.
 
+mod chaos;
 mod cmd_api;
 mod cmd_backtest;
+mod cmd_chaos;
 mod cmd_check;
 mod cmd_exchange;
 mod cmd_mc;
@@ -57,6 +59,9 @@ enum Command {
     Exchange(cmd_exchange::Args),
     /// Parameter sweep (grid / seeded random) with walk-forward folds, deflated Sharpe and PBO.
     Sweep(cmd_sweep::Args),
+    /// Chaos run: serve on a paced replay with a real Redis while a seeded plan of faults
+    /// kills and restarts Redis and serve and pauses serve; checks that nothing was lost.
+    Chaos(cmd_chaos::Args),
     /// Sweep worker: takes jobs from Redis Streams and stores results by config hash.
     Worker(cmd_worker::Args),
     /// Checks: `check lookahead` truncates the data at random bars and compares every value.
@@ -79,5 +84,6 @@ fn main() -> anyhow::Result<()> {
         Command::Sweep(a) => cmd_sweep::run(a),
         Command::Worker(a) => cmd_worker::run(a),
         Command::Check(a) => cmd_check::run(a),
+        Command::Chaos(a) => cmd_chaos::run(a),
     }
 }

@@ -155,6 +155,31 @@ fn serve_and_backtest(days: &Path, store: &str, out: &Path, extra: &[&str]) {
         );
         assert!(a == b, "{f} differs between serve and the traced backtest");
     }
+    // The postures the trader applied (posture.jsonl, what a chaos run's check replays) give
+    // the same run as the watchdog's readings.
+    let bt_log = out.join("bt-posture-log");
+    ok(&[
+        "backtest",
+        "--data",
+        s(days),
+        "--posture-log",
+        s(&out.join("posture.jsonl")),
+        "--acb-trace",
+        s(&out.join("acb.jsonl")),
+        "--mc-trace",
+        s(&out.join("mc.jsonl")),
+        "--cb-trace",
+        s(&out.join("cb.jsonl")),
+        "--no-plot",
+        "--out",
+        s(&bt_log),
+    ]);
+    for f in ["trades.jsonl", "days.jsonl", "summary.json"] {
+        assert!(
+            std::fs::read(out.join(f)).unwrap() == std::fs::read(bt_log.join(f)).unwrap(),
+            "{f} differs between serve and the backtest on posture.jsonl"
+        );
+    }
 }
 
 #[test]

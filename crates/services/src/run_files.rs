@@ -63,18 +63,42 @@ pub struct RunFiles {
 impl RunFiles {
     /// Creates `dir` and opens every file, truncated.
     pub fn create(dir: &Path) -> Result<Self, ServiceError> {
+        Self::create_with_prefix(dir, &[])
+    }
+
+    /// Like [`create`](Self::create), but a file named in `prefix` starts with that text
+    /// (whole JSON lines: a resumed run's decisions up to its resume point). The text is
+    /// written to a temporary file that replaces the old one by a rename, so a process killed
+    /// meanwhile leaves either the old file or the new one, never a truncated one.
+    pub fn create_with_prefix(
+        dir: &Path,
+        prefix: &[(Trace, String)],
+    ) -> Result<Self, ServiceError> {
         std::fs::create_dir_all(dir).map_err(|e| ServiceError::io("create", dir, e))?;
         let mut writers = Vec::new();
-        for t in Trace::ALL {
+        let mut lines = vec![0; Trace::ALL.len()];
+        for (i, t) in Trace::ALL.into_iter().enumerate() {
             let p = dir.join(t.file_name());
-            let f = File::create(&p).map_err(|e| ServiceError::io("create", &p, e))?;
+            let f = match prefix.iter().find(|(pt, _)| *pt == t) {
+                Some((_, text)) => {
+                    let tmp = dir.join(format!("{}.tmp", t.file_name()));
+                    std::fs::write(&tmp, text).map_err(|e| ServiceError::io("write", &tmp, e))?;
+                    std::fs::rename(&tmp, &p).map_err(|e| ServiceError::io("rename", &p, e))?;
+                    lines[i] = text.lines().count() as u64;
+                    std::fs::OpenOptions::new()
+                        .append(true)
+                        .open(&p)
+                        .map_err(|e| ServiceError::io("open", &p, e))?
+                }
+                None => File::create(&p).map_err(|e| ServiceError::io("create", &p, e))?,
+            };
             writers.push((t, BufWriter::with_capacity(1 << 16, f)));
         }
         Ok(Self {
             inner: Arc::new(Mutex::new(Inner {
                 dir: dir.to_path_buf(),
                 writers,
-                lines: vec![0; Trace::ALL.len()],
+                lines,
             })),
         })
     }

@@ -331,7 +331,19 @@ pub async fn serve_with_store(
         ));
     };
     let files = replay_files(dir, *from, *to)?;
-    let run_files = RunFiles::create(&opts.out)?;
+    let run_id = run_id(dir, &files, &opts.config);
+    let resume = load_state(store.as_ref())?.filter(|s| s.run_id == run_id && !s.finished);
+    // A resumed run re-applies the previous process's decisions up to the stored state
+    // (trader/prior.rs): read them before the run directory's files are opened again.
+    let (prior, prefix) = match &resume {
+        Some(s) => {
+            let (p, prefix) = crate::trader::PriorDecisions::load(&opts.out, s.ts_ms);
+            tracing::info!(at = %crate::schedule::iso(s.ts_ms), capital = s.capital, decisions = p.len(), "resuming a run of the same replay");
+            (Some(p), prefix)
+        }
+        None => (None, Vec::new()),
+    };
+    let run_files = RunFiles::create_with_prefix(&opts.out, &prefix)?;
     let cfg = Arc::new(opts.services.clone());
     let ctx = Ctx {
         store: store.clone(),
@@ -340,11 +352,6 @@ pub async fn serve_with_store(
         files: run_files.clone(),
         pid: std::process::id(),
     };
-    let run_id = run_id(dir, &files, &opts.config);
-    let resume = load_state(store.as_ref())?.filter(|s| s.run_id == run_id && !s.finished);
-    if let Some(s) = &resume {
-        tracing::info!(at = %crate::schedule::iso(s.ts_ms), capital = s.capital, "resuming a run of the same replay");
-    }
 
     let mc_enabled = cfg.mc.enabled && (opts.mc.is_some() || cfg.mc_refresh_days > 0);
     let mut sup = Supervisor::new(ctx.clone())?;
@@ -422,22 +429,34 @@ pub async fn serve_with_store(
 
     let t0 = files[0].0.start_ms();
     let core = TraderCore::new(&opts.config.engine, true, mc_enabled, None, |_| {})?;
-    // The store holds this run's state from here on, not a previous process's.
-    crate::persistence::save_state(
-        store.as_ref(),
-        &crate::persistence::TraderState::of(
-            &core.engine,
-            files[0].0,
-            core.engine.capital(),
-            t0,
-            &run_id,
-            core.start_capital(),
-        ),
-    )?;
+    // The store holds this run's state from here on, not a previous process's. A resumed run
+    // keeps the stored state until its re-run passes it (a kill during the re-run must find
+    // the same resume point again).
+    if resume.is_none() {
+        crate::persistence::save_state(
+            store.as_ref(),
+            &crate::persistence::TraderState::of(
+                &core.engine,
+                files[0].0,
+                core.engine.capital(),
+                t0,
+                &run_id,
+                core.start_capital(),
+            ),
+        )?;
+    }
     sup.start(t0).await?;
     write_json(&opts.out.join("services.json"), &sup.stats())?;
 
-    let mut trader = ReplayTrader::new(core, &sup, mc_enabled, run_id.clone(), resume, *speed)?;
+    let mut trader = ReplayTrader::new(
+        core,
+        &sup,
+        mc_enabled,
+        run_id.clone(),
+        resume,
+        prior,
+        *speed,
+    )?;
     let outcome = trader.run(&mut sup, &files, stop).await;
     let last_date = trader
         .core

@@ -3,7 +3,7 @@
 //! persist state on a position change, flag a posture change during the day as stale state,
 //! and check a resumed run's re-reached position.
 
-use super::{ReplayTrader, ResumeCheck};
+use super::ReplayTrader;
 use crate::error::ServiceError;
 use crate::json_text::{push_f64, push_int};
 use crate::run_files::Trace;
@@ -21,10 +21,17 @@ impl ReplayTrader {
         frame: &DayFrame,
         r: usize,
     ) -> Result<(), ServiceError> {
+        self.check_resume()?;
         let t = frame.timestamp[r];
         let date = frame.date;
         let bar = self.core.engine.global_bar_idx();
-        if let Some(p) = self.pending.take()
+        if let Some(prior) = self.prior.as_mut() {
+            // Re-running: the previous process's decisions, not the services' new ones.
+            let _ = self.pending.take();
+            if let Some(d) = prior.acb_update(bar) {
+                self.core.apply_acb_update(d.boost, d.beta);
+            }
+        } else if let Some(p) = self.pending.take()
             && p.date().as_deref() == Some(date.to_string().as_str())
         {
             self.core.apply_acb_update(p.value.boost, p.value.beta);
@@ -44,7 +51,13 @@ impl ReplayTrader {
                 },
             )?;
         }
-        let allowed = self.breaker.can_open();
+        let allowed = match self.prior.as_mut() {
+            Some(prior) => {
+                self.can_open = prior.gate_at(bar);
+                self.can_open
+            }
+            None => self.breaker.can_open(),
+        };
         if allowed != self.can_open {
             self.can_open = allowed;
             let status = self.breaker.status();
@@ -110,33 +123,6 @@ impl ReplayTrader {
                 self.stats.stale_state_events += 1;
                 tracing::warn!(%date, ?posture_now, day = ?self.day_posture, "[STALE_STATE] posture changed during the day");
             }
-        }
-        if let Some(s) = &self.resume
-            && s.ts_ms == t
-        {
-            let e = &self.core.engine;
-            let verified = e.capital().to_bits() == s.capital.to_bits()
-                && e.trade_history().len() == s.trades
-                && e.position().map(|p| p.trade_id) == s.position.as_ref().map(|p| p.trade_id);
-            self.stats.resumed = Some(ResumeCheck {
-                ts_ms: t,
-                capital: s.capital,
-                trades: s.trades,
-                position: s.position.as_ref().map(|p| p.trade_id),
-                verified,
-            });
-            if !verified {
-                return Err(ServiceError::Resume(format!(
-                    "at {} the re-run has capital {} and {} trades, the stored state {} and {}",
-                    crate::schedule::iso(t),
-                    e.capital(),
-                    e.trade_history().len(),
-                    s.capital,
-                    s.trades
-                )));
-            }
-            tracing::info!(at = %crate::schedule::iso(t), "resumed: the stored position and capital were re-reached");
-            self.resume = None;
         }
         Ok(())
     }

@@ -26,6 +26,11 @@ impl ReplayTrader {
         self.after_tick(sup).await;
         let first_ts = frame.timestamp.first().copied().unwrap_or(t);
         let bar = self.core.engine.global_bar_idx();
+        if let Some(prior) = self.prior.as_mut()
+            && let Some(day) = prior.day(date, bar)?
+        {
+            return self.begin_day_as_before(frame, day);
+        }
 
         // ACB (SPEC §8): the value published for this date, else the previous one.
         let published = self
@@ -139,6 +144,53 @@ impl ReplayTrader {
         self.breaker.begin_day(self.day_start_capital)?;
         self.core
             .begin_day(frame, Some(acb), mc, DayContext { posture, rm })?;
+        Ok(())
+    }
+}
+
+impl ReplayTrader {
+    /// A resumed run's re-run: the day begins with the decisions the previous process took
+    /// (already in the trace files, not written again).
+    fn begin_day_as_before(
+        &mut self,
+        frame: &DayFrame,
+        day: super::PriorDay,
+    ) -> Result<(), ServiceError> {
+        let _ = self.pending.take();
+        let acb = match &day.acb {
+            Some(a) => AcbDay {
+                boost: a.boost,
+                beta: a.beta,
+            },
+            None => AcbDay {
+                boost: self.core.engine.day_base_boost(),
+                beta: self.core.engine.day_beta(),
+            },
+        };
+        let mc = if self.mc_enabled {
+            let report = day
+                .mc
+                .as_ref()
+                .map_or(self.last_mc.unwrap_or(HEALTHY_MC), |m| m.report());
+            self.last_mc = Some(report);
+            Some(report)
+        } else {
+            None
+        };
+        self.day_posture_raw = self.store.cell_get(POSTURE_CELL).ok().flatten();
+        self.day_posture = day.posture.posture;
+        self.day_stale = false;
+        self.day_start_capital = self.core.engine.capital();
+        self.breaker.begin_day(self.day_start_capital)?;
+        self.core.begin_day(
+            frame,
+            Some(acb),
+            mc,
+            DayContext {
+                posture: day.posture.posture,
+                rm: day.posture.rm,
+            },
+        )?;
         Ok(())
     }
 }

@@ -15,6 +15,9 @@
 
 mod bar;
 mod day_start;
+mod prior;
+
+pub use prior::{PriorDay, PriorDecisions};
 
 use crate::error::ServiceError;
 use crate::pending_acb::PendingAcb;
@@ -33,6 +36,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+/// The stored state is written at least this often (event ms) while bars run.
+const STATE_EVERY_MS: EventMs = 3_600_000;
 
 /// The trader's name in heartbeats and `services.json`.
 pub const TRADER: &str = "trader";
@@ -59,6 +65,10 @@ pub struct TraderStats {
     pub state_writes: u64,
     pub store_errors: u64,
     pub resumed: Option<ResumeCheck>,
+    /// Decisions re-applied from the previous process's traces (a resumed run).
+    pub prior_decisions: usize,
+    /// Daily results missing from the store (lost with it) and written again.
+    pub pnl_restored: u64,
 }
 
 /// The replay trader.
@@ -76,10 +86,15 @@ pub struct ReplayTrader {
     load_retries: u32,
     run_id: String,
     resume: Option<TraderState>,
+    prior: Option<PriorDecisions>,
     speed: f64,
     day_posture_raw: Option<String>,
     day_posture: Posture,
     day_stale: bool,
+    /// Event time of the last state write.
+    last_persist_ms: EventMs,
+    /// Dates whose result was flagged stale (to write a lost one again as it was).
+    stale_days: Vec<UtcDate>,
     day_start_capital: f64,
     scan_json: String,
     /// Per asset column of the day: the last price written into the scan and its text.
@@ -97,6 +112,7 @@ impl ReplayTrader {
         mc_enabled: bool,
         run_id: String,
         resume: Option<TraderState>,
+        prior: Option<PriorDecisions>,
         speed: f64,
     ) -> Result<Self, ServiceError> {
         let ctx = &sup.ctx;
@@ -114,15 +130,21 @@ impl ReplayTrader {
             load_retries: ctx.cfg.trader.retry.retries,
             run_id,
             resume,
+            stats: TraderStats {
+                prior_decisions: prior.as_ref().map_or(0, PriorDecisions::len),
+                ..TraderStats::default()
+            },
+            prior,
             speed,
             day_posture_raw: None,
             day_posture: Posture::Apex,
             day_stale: false,
+            stale_days: Vec::new(),
+            last_persist_ms: EventMs::MIN / 2,
             day_start_capital: core.engine.capital(),
             scan_json: String::with_capacity(1024),
             price_text: Vec::new(),
             core,
-            stats: TraderStats::default(),
         })
     }
 
@@ -133,8 +155,9 @@ impl ReplayTrader {
         files: &[(UtcDate, PathBuf)],
         stop: Arc<AtomicBool>,
     ) -> Result<(), ServiceError> {
-        let wall0 = Instant::now();
-        let mut t_first: Option<EventMs> = None;
+        // Pacing starts at the first bar after a resumed run's re-run (which runs as fast as
+        // possible: its hours were already lived once).
+        let mut anchor: Option<(Instant, EventMs)> = None;
         let mut next = files.first().map(|(_, p)| spawn_read(p.clone()));
         for (i, (date, path)) in files.iter().enumerate() {
             let frame = self.load(sup, next.take(), path).await?;
@@ -148,8 +171,8 @@ impl ReplayTrader {
                     break;
                 }
                 let t = frame.timestamp[r];
-                if self.speed > 0.0 {
-                    let t0 = *t_first.get_or_insert(t);
+                if self.speed > 0.0 && self.resume.is_none() {
+                    let (wall0, t0) = *anchor.get_or_insert((Instant::now(), t));
                     let target =
                         wall0 + Duration::from_secs_f64((t - t0) as f64 / 1000.0 / self.speed);
                     tokio::time::sleep_until(target.into()).await;
@@ -168,6 +191,15 @@ impl ReplayTrader {
                     }
                 }
                 self.step_bar(sup, &frame, r)?;
+                if t - self.last_persist_ms >= STATE_EVERY_MS {
+                    // Hourly, besides every entry, exit and day end: a restart re-runs at most
+                    // an hour of event time at the replay's pace. Not fatal: the next write
+                    // carries the same information.
+                    if let Err(e) = self.persist(t, *date) {
+                        self.stats.store_errors += 1;
+                        tracing::warn!(error = %e, "hourly state write failed");
+                    }
+                }
             }
             metrics::counter!("dolphin_bars_processed_total").increment(since_metrics);
             if self.stats.stopped_by_signal {
@@ -178,7 +210,8 @@ impl ReplayTrader {
             }
             self.end_day(sup, *date, path, i + 1 == files.len())?;
         }
-        Ok(())
+        // A state stored after the last bar is re-reached only here.
+        self.check_resume()
     }
 
     async fn load(
@@ -225,6 +258,11 @@ impl ReplayTrader {
     }
 
     fn persist(&mut self, t: EventMs, date: UtcDate) -> Result<(), ServiceError> {
+        self.last_persist_ms = t;
+        if self.resume.is_some() {
+            // Still re-running: the stored state is ahead of this one.
+            return Ok(());
+        }
         let state = TraderState::of(
             &self.core.engine,
             date,
@@ -250,6 +288,10 @@ impl ReplayTrader {
         } else {
             self.stats.pnl_already_present += 1;
         }
+        if self.day_stale {
+            self.stale_days.push(date);
+        }
+        self.restore_lost_days()?;
         let t = date.succ().start_ms() - 1;
         self.persist(t, date)?;
         sup.notify(BusEvent::DayClosed {
@@ -257,6 +299,63 @@ impl ReplayTrader {
             path: path.to_path_buf(),
         });
         self.files.flush()?;
+        Ok(())
+    }
+
+    /// Writes again every earlier daily result the store no longer has (a Redis restarted
+    /// from a file that predates them, SIGKILLed within its last fsync second): a daily result
+    /// is never lost (S §17.6). One read of the map per date.
+    fn restore_lost_days(&mut self) -> Result<(), ServiceError> {
+        let stored = self
+            .store
+            .get_all(dolphin_store::schema::DOLPHIN_PNL_BLUE)?;
+        let n = self.core.days.len().saturating_sub(1);
+        for i in 0..n {
+            let day = &self.core.days[i];
+            if !stored.contains_key(&day.date.to_string()) {
+                let stale = self.stale_days.contains(&day.date);
+                if write_day_once(self.store.as_ref(), day, stale)? {
+                    self.stats.pnl_restored += 1;
+                    tracing::warn!(date = %day.date, "daily result missing from the store: written again");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks a resumed run at the stored state's bar: capital, trade count and the open
+    /// position must be the stored ones bit for bit; from here on the run is live.
+    fn check_resume(&mut self) -> Result<(), ServiceError> {
+        let Some(s) = &self.resume else {
+            return Ok(());
+        };
+        let e = &self.core.engine;
+        if e.global_bar_idx() != s.bar_idx {
+            return Ok(());
+        }
+        let verified = e.capital().to_bits() == s.capital.to_bits()
+            && e.trade_history().len() == s.trades
+            && e.position().map(|p| p.trade_id) == s.position.as_ref().map(|p| p.trade_id);
+        self.stats.resumed = Some(ResumeCheck {
+            ts_ms: s.ts_ms,
+            capital: s.capital,
+            trades: s.trades,
+            position: s.position.as_ref().map(|p| p.trade_id),
+            verified,
+        });
+        if !verified {
+            return Err(ServiceError::Resume(format!(
+                "at {} the re-run has capital {} and {} trades, the stored state {} and {}",
+                crate::schedule::iso(s.ts_ms),
+                e.capital(),
+                e.trade_history().len(),
+                s.capital,
+                s.trades
+            )));
+        }
+        tracing::info!(at = %crate::schedule::iso(s.ts_ms), "resumed: the stored position and capital were re-reached");
+        self.resume = None;
+        self.prior = None;
         Ok(())
     }
 
