@@ -21,6 +21,16 @@ fn depth_dir() -> Option<PathBuf> {
     d
 }
 
+/// Kills the child when dropped (a failed assertion must not leave an exchange running).
+struct Reap(Child);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn signal(child: &Child, sig: &str) {
     let ok = Command::new("kill")
         .args([sig, &child.id().to_string()])
@@ -77,27 +87,29 @@ fn daemon_processes_the_replay_and_stops_on_sigterm() {
         dir.join("btcusdt_20240808.gz").display(),
         dir.join("ethusdt_20240808.gz").display()
     );
-    let mut ex = Command::new(env!("CARGO_BIN_EXE_dolphin"))
-        .args([
-            "exchange",
-            "--captures",
-            &caps,
-            "--speed",
-            "0",
-            "--port",
-            "0",
-            // The service takes every message; at full speed it trails the replay by more
-            // than the default 65 536-message buffer (the exchange drops slow consumers).
-            "--buffer",
-            "1048576",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start dolphin exchange");
+    let mut ex = Reap(
+        Command::new(env!("CARGO_BIN_EXE_dolphin"))
+            .args([
+                "exchange",
+                "--captures",
+                &caps,
+                "--speed",
+                "0",
+                "--port",
+                "0",
+                // The service takes every message; at full speed it trails the replay by more
+                // than the default 65 536-message buffer (the exchange drops slow consumers).
+                "--buffer",
+                "1048576",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dolphin exchange"),
+    );
     // The exchange's table: the REST URL, the number of events and the last event time.
     let mut table = String::new();
-    let mut out = BufReader::new(ex.stdout.take().expect("stdout"));
+    let mut out = BufReader::new(ex.0.stdout.take().expect("stdout"));
     while !table.contains("| start") {
         let mut l = String::new();
         if out.read_line(&mut l).expect("exchange stdout") == 0 {
@@ -114,24 +126,26 @@ fn daemon_processes_the_replay_and_stops_on_sigterm() {
         .and_then(|s| s.trim_end_matches(" ms").parse().ok())
         .unwrap();
 
-    let mut svc = Command::new(env!("CARGO_BIN_EXE_dolphin"))
-        .args([
-            "ob-stream",
-            "--exchange-url",
-            &url,
-            "--store",
-            "embedded",
-            "--symbols",
-            "BTCUSDT,ETHUSDT",
-            "--depth-stream",
-            "depth@0ms",
-            "--trade-stream",
-            "trade",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start dolphin ob-stream");
+    let mut svc = Reap(
+        Command::new(env!("CARGO_BIN_EXE_dolphin"))
+            .args([
+                "ob-stream",
+                "--exchange-url",
+                &url,
+                "--store",
+                "embedded",
+                "--symbols",
+                "BTCUSDT,ETHUSDT",
+                "--depth-stream",
+                "depth@0ms",
+                "--trade-stream",
+                "trade",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start dolphin ob-stream"),
+    );
     // Wait until the replay clock reached the last event, then give the service a moment.
     let t = Instant::now();
     loop {
@@ -146,22 +160,24 @@ fn daemon_processes_the_replay_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_secs(3));
-    signal(&svc, "-TERM");
-    let st = wait_child(&mut svc, Duration::from_secs(15));
+    signal(&svc.0, "-TERM");
+    let st = wait_child(&mut svc.0, Duration::from_secs(15));
     let mut stdout = String::new();
     let mut stderr = String::new();
-    svc.stdout
+    svc.0
+        .stdout
         .take()
         .unwrap()
         .read_to_string(&mut stdout)
         .unwrap();
-    svc.stderr
+    svc.0
+        .stderr
         .take()
         .unwrap()
         .read_to_string(&mut stderr)
         .unwrap();
-    signal(&ex, "-INT");
-    wait_child(&mut ex, Duration::from_secs(10));
+    signal(&ex.0, "-INT");
+    wait_child(&mut ex.0, Duration::from_secs(10));
 
     assert!(st.success(), "ob-stream failed: {st:?}\n{stdout}\n{stderr}");
     assert!(stderr.contains("SIGTERM; shutting down"), "{stderr}");
