@@ -58,6 +58,7 @@ echo "exchange $url ($symbols symbols), redis 127.0.0.1:$rport, day $DAY"
 # 1 440 bars at 600x take 144 s; the day result is written at the date change.
 "$BIN" paper --exchange-url "$url" --run-for 165 --redis "redis://127.0.0.1:$rport" \
   > "$TMP/paper.log" 2>&1
+grep -o "ScannerActor: scans=.*" "$TMP/paper.log" | sed "s/\x1b\[[0-9;]*m//g" || true
 grep -q "Loaded USD-M perpetual instruments: count=$symbols" "$TMP/paper.log" \
   || { echo "FAIL: instruments not loaded (log: $TMP/paper.log)"; trap - EXIT; cleanup; exit 1; }
 live=$(redis-cli -p "$rport" hget DOLPHIN_PNL_BLUE "$DAY")
