@@ -47,6 +47,11 @@ pub struct Args {
     /// Event-time silences longer than this many seconds are skipped on the wall clock.
     #[arg(long, default_value_t = 300)]
     max_silence: i64,
+    /// Websocket broadcast buffer, messages: a client further behind is disconnected (Binance
+    /// drops slow consumers). Raise it for `--speed 0` replays to a client that processes
+    /// every message (e.g. `dolphin ob-stream`).
+    #[arg(long, default_value_t = 65_536)]
+    buffer: usize,
     /// Exit when the replay has finished (otherwise keep serving until Ctrl-C).
     #[arg(long)]
     exit_at_end: bool,
@@ -72,6 +77,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         start_immediately: a.no_wait,
         max_silence_ms: a.max_silence.max(0) * 1000,
         faults: a.faults.clone(),
+        buffer: a.buffer,
         ..ExchangeConfig::default()
     };
     let symbols = timeline.symbols();

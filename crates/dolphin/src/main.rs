@@ -8,6 +8,7 @@ mod cmd_check;
 mod cmd_exchange;
 mod cmd_mc;
 mod cmd_ob;
+mod cmd_ob_stream;
 mod cmd_paper;
 mod cmd_report;
 mod cmd_scan;
@@ -42,6 +43,9 @@ enum Command {
     Mc(cmd_mc::Args),
     /// Raw Binance depth capture -> local order books -> OB feature table (parquet).
     Ob(cmd_ob::Args),
+    /// The OB stream service as a daemon: depth websocket -> local books -> OB features every
+    /// 500 ms -> the store's shard maps (SIGINT/SIGTERM stop it cleanly).
+    ObStream(cmd_ob_stream::Args),
     /// Paper trading on live Binance data in a NautilusTrader LiveNode (`--dry-run` builds and
     /// validates it without connecting).
     Paper(cmd_paper::Args),
@@ -75,6 +79,7 @@ fn main() -> anyhow::Result<()> {
         Command::Scan(a) => cmd_scan::run(a),
         Command::Mc(a) => cmd_mc::run(a),
         Command::Ob(a) => cmd_ob::run(a),
+        Command::ObStream(a) => cmd_ob_stream::run(a),
         Command::Paper(a) => cmd_paper::run(a),
         Command::Report(a) => cmd_report::run(a),
         Command::Api(a) => cmd_api::run(a),

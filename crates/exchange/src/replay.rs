@@ -52,6 +52,8 @@ pub struct Market {
 
 struct Derived {
     batches: BTreeMap<(String, i64), (i64, DepthBatch)>,
+    /// Broadcast keys of each symbol's batch streams, in `BATCH_MS` order.
+    batch_keys: HashMap<Arc<str>, [String; 3]>,
     agg: HashMap<String, AggTrade>,
     agg_next_id: HashMap<String, u64>,
     next_mark_ms: Option<i64>,
@@ -63,15 +65,28 @@ fn lower(s: &str) -> String {
 
 impl Shared {
     fn send(&self, stalled: bool, stream: String, data: String) {
+        if self.wanted(&stream) {
+            self.send_wire(stalled, Arc::from(stream), Arc::from(data));
+        }
+    }
+
+    /// Broadcasts one message of a followed stream (a recorded one without a copy).
+    fn send_wire(&self, stalled: bool, stream: Arc<str>, data: Arc<str>) {
         if stalled {
             self.stats.stalled_messages.fetch_add(1, Ordering::Relaxed);
             return;
         }
         self.stats.broadcast.fetch_add(1, Ordering::Relaxed);
-        let _ = self.tx.send(Broadcast::Msg(Arc::new(Wire {
-            stream: Arc::from(stream),
-            data: Arc::from(data),
-        })));
+        let _ = self
+            .tx
+            .send(Broadcast::Msg(Arc::new(Wire { stream, data })));
+    }
+
+    /// Broadcasts a recorded message when its stream is followed.
+    fn send_recorded(&self, stalled: bool, c: &crate::timeline::CaptureEvent) {
+        if self.wanted(&c.stream) {
+            self.send_wire(stalled, c.stream.clone(), c.data.clone());
+        }
     }
 
     fn info_or_default(&self, sym: &str) -> crate::format::SymbolInfo {
@@ -103,12 +118,11 @@ impl Shared {
             .collect();
         for k in due {
             if let Some((_, b)) = d.batches.remove(&k) {
-                let info = self.info_or_default(&k.0);
-                self.send(
-                    stalled,
-                    format!("{}@depth@{}ms", lower(&k.0), k.1),
-                    b.data(&info),
-                );
+                let stream = format!("{}@depth@{}ms", lower(&k.0), k.1);
+                if self.wanted(&stream) {
+                    let info = self.info_or_default(&k.0);
+                    self.send(stalled, stream, b.data(&info));
+                }
             }
         }
         let due: Vec<String> = d
@@ -119,8 +133,11 @@ impl Shared {
             .collect();
         for s in due {
             if let Some(a) = d.agg.remove(&s) {
-                let info = self.info_or_default(&s);
-                self.send(stalled, format!("{}@aggTrade", lower(&s)), a.data(&info));
+                let stream = format!("{}@aggTrade", lower(&s));
+                if self.wanted(&stream) {
+                    let info = self.info_or_default(&s);
+                    self.send(stalled, stream, a.data(&info));
+                }
             }
         }
         if !marks {
@@ -203,8 +220,10 @@ pub async fn run_replay(shared: Arc<Shared>) {
     let mut faults: Vec<StreamFault> = shared.faults.stream.clone();
     let mut stall_until: Option<i64> = None;
     let mut gap_symbols: Vec<Option<String>> = Vec::new();
+    let mut sent_since_yield = 0u32;
     let mut d = Derived {
         batches: BTreeMap::new(),
+        batch_keys: HashMap::new(),
         agg: HashMap::new(),
         agg_next_id: HashMap::new(),
         next_mark_ms: None,
@@ -226,6 +245,13 @@ pub async fn run_replay(shared: Arc<Shared>) {
             }
         } else if shared.shutdown.is_cancelled() {
             return;
+        } else {
+            // As fast as possible: still let the connections (and timers) of this worker run.
+            sent_since_yield += 1;
+            if sent_since_yield >= 256 {
+                sent_since_yield = 0;
+                tokio::task::yield_now().await;
+            }
         }
         let offset = clock - t0;
         // Timed faults that are due.
@@ -302,15 +328,26 @@ pub async fn run_replay(shared: Arc<Shared>) {
                                 d.batches.remove(&(sym.clone(), ms));
                             }
                         } else {
-                            for ms in BATCH_MS {
-                                let end = (u.event_time_ms.div_euclid(ms) + 1) * ms;
+                            let keys = d.batch_keys.entry(c.symbol.clone()).or_insert_with(|| {
+                                BATCH_MS.map(|ms| format!("{}@depth@{ms}ms", lower(&sym)))
+                            });
+                            for (ms, key) in BATCH_MS.iter().zip(keys.iter()) {
+                                // A batch nobody follows is not built (a later subscriber's
+                                // first batch starts at its next update, as on Binance).
+                                if !shared.wanted(key) {
+                                    if !d.batches.is_empty() {
+                                        d.batches.remove(&(sym.clone(), *ms));
+                                    }
+                                    continue;
+                                }
+                                let end = (u.event_time_ms.div_euclid(*ms) + 1) * ms;
                                 let e = d
                                     .batches
-                                    .entry((sym.clone(), ms))
+                                    .entry((sym.clone(), *ms))
                                     .or_insert_with(|| (end, DepthBatch::default()));
                                 e.1.add(u);
                             }
-                            shared.send(stalled, c.stream.to_string(), c.data.to_string());
+                            shared.send_recorded(stalled, c);
                         }
                     }
                     CaptureKind::Trade(t) => {
@@ -330,12 +367,11 @@ pub async fn run_replay(shared: Arc<Shared>) {
                             a.e = t.event_time_ms;
                         } else {
                             if let Some(a) = d.agg.remove(&sym) {
-                                let info = shared.info_or_default(&sym);
-                                shared.send(
-                                    stalled,
-                                    format!("{}@aggTrade", lower(&sym)),
-                                    a.data(&info),
-                                );
+                                let stream = format!("{}@aggTrade", lower(&sym));
+                                if shared.wanted(&stream) {
+                                    let info = shared.info_or_default(&sym);
+                                    shared.send(stalled, stream, a.data(&info));
+                                }
                             }
                             let id = d.agg_next_id.entry(sym.clone()).or_insert(1);
                             d.agg.insert(
@@ -353,10 +389,10 @@ pub async fn run_replay(shared: Arc<Shared>) {
                             );
                             *id += 1;
                         }
-                        shared.send(stalled, c.stream.to_string(), c.data.to_string());
+                        shared.send_recorded(stalled, c);
                     }
                     CaptureKind::BookTicker => {
-                        shared.send(stalled, c.stream.to_string(), c.data.to_string());
+                        shared.send_recorded(stalled, c);
                     }
                 }
             }

@@ -134,6 +134,25 @@ pub struct Shared {
     pub stats: Stats,
     /// Symbols whose recorded snapshot a client has fetched.
     pub recorded_served: Mutex<std::collections::HashSet<String>>,
+    /// Connections subscribed to each broadcast key: streams nobody follows are neither
+    /// derived (formatted) nor broadcast.
+    pub subscribers: std::sync::RwLock<std::collections::HashMap<String, usize>>,
+}
+
+impl Shared {
+    /// True when some connection follows the broadcast key `key` (e.g. `btcusdt@depth@100ms`).
+    pub fn wanted(&self, key: &str) -> bool {
+        self.subscribers
+            .read()
+            .map_or(true, |m| m.get(key).is_some_and(|n| *n > 0))
+    }
+
+    /// Counts one more (`up`) or one fewer connection following `key`.
+    pub fn follow(&self, key: &str, up: bool) {
+        let mut m = self.subscribers.write().unwrap_or_else(|e| e.into_inner());
+        let n = m.entry(key.to_string()).or_default();
+        *n = if up { *n + 1 } else { n.saturating_sub(1) };
+    }
 }
 
 /// A running exchange.
@@ -249,6 +268,7 @@ pub async fn start(
         shutdown: CancellationToken::new(),
         stats: Stats::default(),
         recorded_served: Mutex::new(Default::default()),
+        subscribers: Default::default(),
     });
     let app = router(shared.clone());
     let replay = tokio::spawn(run_replay(shared.clone()));

@@ -67,17 +67,51 @@ pub async fn raw_one(
     ws.on_upgrade(move |socket| connection(socket, s, vec![stream], false))
 }
 
-/// Subscriptions of one connection: broadcast key → the name the client used.
-struct Subs(BTreeMap<String, String>);
+/// Subscriptions of one connection: broadcast key → the name the client used. The keys are
+/// counted in [`Shared::subscribers`] while the connection lives.
+struct Subs {
+    map: BTreeMap<String, String>,
+    shared: Option<Arc<Shared>>,
+}
 
 impl Subs {
+    fn new(shared: Option<Arc<Shared>>) -> Self {
+        Subs {
+            map: BTreeMap::new(),
+            shared,
+        }
+    }
+
     fn add(&mut self, names: &[String]) -> Result<(), String> {
         for n in names {
             let k =
                 stream_key(n).ok_or_else(|| format!("Invalid request: unknown stream {n:?}"))?;
-            self.0.insert(k, n.trim().to_string());
+            if let Some(s) = &self.shared
+                && !self.map.contains_key(&k)
+            {
+                s.follow(&k, true);
+            }
+            self.map.insert(k, n.trim().to_string());
         }
         Ok(())
+    }
+
+    fn remove(&mut self, key: &str) {
+        if self.map.remove(key).is_some()
+            && let Some(s) = &self.shared
+        {
+            s.follow(key, false);
+        }
+    }
+}
+
+impl Drop for Subs {
+    fn drop(&mut self) {
+        if let Some(s) = &self.shared {
+            for k in self.map.keys() {
+                s.follow(k, false);
+            }
+        }
     }
 }
 
@@ -110,13 +144,13 @@ fn answer(subs: &mut Subs, text: &str) -> String {
         "UNSUBSCRIBE" => {
             for n in &names {
                 if let Some(k) = stream_key(n) {
-                    subs.0.remove(&k);
+                    subs.remove(&k);
                 }
             }
             serde_json::json!({"result": null, "id": req.id}).to_string()
         }
         "LIST_SUBSCRIPTIONS" => {
-            let list: Vec<&String> = subs.0.values().collect();
+            let list: Vec<&String> = subs.map.values().collect();
             serde_json::json!({"result": list, "id": req.id}).to_string()
         }
         m => serde_json::json!({"error": {"code": 1, "msg": format!("Invalid request: unknown method {m:?}")}, "id": req.id})
@@ -126,7 +160,7 @@ fn answer(subs: &mut Subs, text: &str) -> String {
 
 fn render(subs: &Subs, combined: bool, b: &Broadcast) -> Option<String> {
     let Broadcast::Msg(w) = b else { return None };
-    let name = subs.0.get(&*w.stream)?;
+    let name = subs.map.get(&*w.stream)?;
     Some(if combined {
         let mut s = String::with_capacity(w.data.len() + name.len() + 24);
         s.push_str("{\"stream\":\"");
@@ -143,7 +177,7 @@ fn render(subs: &Subs, combined: bool, b: &Broadcast) -> Option<String> {
 async fn connection(socket: WebSocket, s: Arc<Shared>, names: Vec<String>, combined: bool) {
     s.stats.connections.fetch_add(1, Ordering::Relaxed);
     let mut rx = s.tx.subscribe();
-    let mut subs = Subs(BTreeMap::new());
+    let mut subs = Subs::new(Some(s.clone()));
     let (mut sink, mut stream) = socket.split();
     if let Err(msg) = subs.add(&names) {
         let body = serde_json::json!({"error": {"code": 2, "msg": msg}, "id": null}).to_string();
@@ -151,7 +185,7 @@ async fn connection(socket: WebSocket, s: Arc<Shared>, names: Vec<String>, combi
         let _ = sink.close().await;
         return;
     }
-    if !subs.0.is_empty() {
+    if !subs.map.is_empty() {
         s.start_tx.send_replace(true);
     }
     loop {
@@ -203,7 +237,7 @@ async fn connection(socket: WebSocket, s: Arc<Shared>, names: Vec<String>, combi
             m = stream.next() => match m {
                 Some(Ok(Message::Text(t))) => {
                     let reply = answer(&mut subs, t.as_str());
-                    if !subs.0.is_empty() {
+                    if !subs.map.is_empty() {
                         s.start_tx.send_replace(true);
                     }
                     if sink.send(Message::Text(reply.into())).await.is_err() {
@@ -240,7 +274,7 @@ mod tests {
 
     #[test]
     fn subscription_methods() {
-        let mut subs = Subs(BTreeMap::new());
+        let mut subs = Subs::new(None);
         let r = answer(
             &mut subs,
             r#"{"method":"SUBSCRIBE","params":["btcusdt@aggTrade","btcusdt@depth"],"id":1}"#,
@@ -263,7 +297,7 @@ mod tests {
             r#"{"method":"UNSUBSCRIBE","params":["btcusdt@depth"],"id":4}"#,
         );
         assert!(r.contains("\"result\":null"));
-        assert_eq!(subs.0.len(), 1);
+        assert_eq!(subs.map.len(), 1);
         assert!(answer(&mut subs, "{bad").contains("Invalid JSON"));
     }
 }

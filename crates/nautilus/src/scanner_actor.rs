@@ -111,6 +111,15 @@ impl DataActor for ScannerActor {
     }
 
     fn on_stop(&mut self) -> anyhow::Result<()> {
+        let st = self.publisher.stats();
+        log::info!(
+            "ScannerActor: scans={} incomplete={} late_closes={} unknown_assets={} store_errors={}",
+            st.scans,
+            st.incomplete,
+            st.late_closes,
+            st.unknown_assets,
+            self.store_errors
+        );
         for bt in self.bar_types.clone() {
             self.unsubscribe_bars(bt, None, None);
         }

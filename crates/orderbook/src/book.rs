@@ -338,18 +338,12 @@ impl LocalBook {
     /// `price ≤ mid·(1 + x)`; bounds are evaluated exactly in integers. `bands_bps` must be
     /// ascending. Empty when either side is empty.
     pub fn depth_bands(&self, bands_bps: &[u32]) -> Vec<BandDepth> {
-        let mut out = vec![BandDepth::default(); bands_bps.len()];
-        let (Some(b), Some(a)) = (self.best_bid(), self.best_ask()) else {
-            return Vec::new();
-        };
-        // 2·mid in fixed units, exact.
-        let two_mid = i128::from(b.price.0) + i128::from(a.price.0);
-        let scale2 = (FIXED_SCALE as f64) * (FIXED_SCALE as f64);
-        // Bids, best first: inside band x ⇔ p·2·10⁴ ≥ two_mid·(10⁴ − x).
-        let mut notional: i128 = 0;
-        let mut qty: i128 = 0;
-        let mut band = 0;
-        let fill = |out: &mut Vec<BandDepth>, i: usize, n: i128, q: i128, bid: bool| {
+        /// Band `i`'s totals as floats. Out of line: inlined, the compiler converted the
+        /// running sums (two i128 → f64 calls) at every level, speculatively, before the
+        /// band test that rarely passes (issue 12 benchmark, callgrind).
+        #[inline(never)]
+        fn fill(out: &mut [BandDepth], i: usize, n: i128, q: i128, bid: bool) {
+            let scale2 = (FIXED_SCALE as f64) * (FIXED_SCALE as f64);
             let (n, q) = (n as f64 / scale2, q as f64 / FIXED_SCALE as f64);
             if bid {
                 out[i].bid_notional = n;
@@ -358,7 +352,17 @@ impl LocalBook {
                 out[i].ask_notional = n;
                 out[i].ask_qty = q;
             }
+        }
+        let mut out = vec![BandDepth::default(); bands_bps.len()];
+        let (Some(b), Some(a)) = (self.best_bid(), self.best_ask()) else {
+            return Vec::new();
         };
+        // 2·mid in fixed units, exact.
+        let two_mid = i128::from(b.price.0) + i128::from(a.price.0);
+        // Bids, best first: inside band x ⇔ p·2·10⁴ ≥ two_mid·(10⁴ − x).
+        let mut notional: i128 = 0;
+        let mut qty: i128 = 0;
+        let mut band = 0;
         for Level { price: p, qty: q } in self.bids.iter() {
             let lhs = i128::from(p.0) * 20_000;
             while band < bands_bps.len()

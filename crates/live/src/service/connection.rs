@@ -151,6 +151,11 @@ impl Core {
                     }
                     self.drain(offset);
                     self.apply_held(None);
+                    // Health is written with every sample; between samples (the end of a
+                    // replay, a quiet market) the tick brings it up to date.
+                    if self.stream.health().messages != self.health_messages {
+                        self.publish_health();
+                    }
                 }
                 _ = shutdown.cancelled() => {
                     let _ = sink.close().await;

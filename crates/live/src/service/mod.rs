@@ -107,6 +107,8 @@ struct Core {
     next_heartbeat_e: Option<i64>,
     epoch: u64,
     connected: bool,
+    /// Messages counted in the last published health (the idle tick publishes newer counts).
+    health_messages: u64,
     /// Since when a snapshot is in flight (the stream is held meanwhile).
     hold_since: Option<Instant>,
     queued: std::collections::VecDeque<String>,
@@ -134,6 +136,7 @@ impl Core {
             next_heartbeat_e: None,
             epoch: 0,
             connected: false,
+            health_messages: 0,
             hold_since: None,
             queued: Default::default(),
             http: reqwest::Client::new(),
@@ -175,6 +178,7 @@ impl Core {
 
     pub(super) fn publish_health(&mut self) {
         let h = self.health();
+        self.health_messages = h.messages;
         metrics::gauge!("dolphin_ob_books_synced").set(f64::from(h.books_synced));
         metrics::gauge!("dolphin_ob_books_stale").set(f64::from(h.books_stale));
         if let Ok(json) = serde_json::to_string(&h)
