@@ -130,29 +130,6 @@ fn open_store(spec: &str) -> anyhow::Result<Arc<dyn SystemMemory>> {
     bail!("--store {spec:?}: expected `embedded` or redis://HOST:PORT")
 }
 
-async fn wait_for_signal() -> &'static str {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            let _ = tokio::signal::ctrl_c().await;
-            return "SIGINT";
-        };
-        tokio::select! {
-            _ = term.recv() => "SIGTERM",
-            _ = int.recv() => "SIGINT",
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-        "Ctrl-C"
-    }
-}
-
 fn summary(cfg: &ObStreamConfig, store: &str, h: &ObHealthValue, written: usize) -> String {
     let rows = [
         ("exchange", cfg.rest_url.clone()),
@@ -221,7 +198,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         ));
         let run_for = a.run_for.map(|s| Duration::from_secs_f64(s.max(0.0)));
         let why = tokio::select! {
-            s = wait_for_signal() => s,
+            s = crate::signals::wait_for_signal() => s,
             _ = async {
                 match run_for {
                     Some(d) => tokio::time::sleep(d).await,

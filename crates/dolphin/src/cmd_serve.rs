@@ -129,7 +129,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     {
         let flag = stop.clone();
         rt.spawn(async move {
-            wait_for_signal().await;
+            crate::signals::wait_for_signal().await;
             eprintln!("signal received: finishing the current bar, then writing results");
             flag.store(true, Ordering::SeqCst);
         });
@@ -247,26 +247,4 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         eprintln!("dolphin api: stopped");
     }
     Ok(())
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        };
-        tokio::select! {
-            _ = term.recv() => {},
-            _ = int.recv() => {},
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -18,6 +18,7 @@ mod cmd_top;
 mod cmd_worker;
 mod inputs;
 mod paths;
+mod signals;
 mod table;
 
 use clap::{Parser, Subcommand};

@@ -9,7 +9,8 @@
 //! * [`trader`] — the replay trader on [`trader_core`], every provider wired from the store
 //!   ([`pending_acb`]), state and results persisted ([`persistence`]), every decision traced
 //!   ([`traces`], [`run_files`]); [`traced_replay`] is `dolphin backtest` driven by those traces.
-//! * [`serve`] — the command's body and its dry run; [`logging`] — JSON logs under `OUT/logs/`.
+//! * [`serve`] — the command's body; [`plan`] — its dry run (S §15.5); [`logging`] — JSON logs
+//!   under `OUT/logs/`.
 
 pub mod acb_processor;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod logging;
 pub mod mc_flow;
 pub mod pending_acb;
 pub mod persistence;
+pub mod plan;
 pub mod run_files;
 pub mod schedule;
 pub mod sensor_parse;
@@ -35,9 +37,9 @@ pub mod watchdog;
 
 pub use config::{RetryPolicy, ServiceSpec, ServicesConfig};
 pub use error::ServiceError;
+pub use plan::dry_run;
 pub use serve::{
-    Mode, PlanRow, ServeOptions, ServeReport, StoreSpec, connect_store, dry_run, serve,
-    serve_with_store,
+    Mode, PlanRow, ServeOptions, ServeReport, StoreSpec, connect_store, serve, serve_with_store,
 };
 pub use traced_replay::run_traced_backtest;
 pub use traces::Traces;
