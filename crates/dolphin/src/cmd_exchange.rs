@@ -44,6 +44,10 @@ pub struct Args {
     /// Start the replay at once instead of at the first websocket subscription.
     #[arg(long)]
     no_wait: bool,
+    /// Start the replay once this many distinct streams have a subscriber (e.g. the panel's
+    /// kline streams), not at the first one.
+    #[arg(long, default_value_t = 1)]
+    wait_streams: usize,
     /// Event-time silences longer than this many seconds are skipped on the wall clock.
     #[arg(long, default_value_t = 300)]
     max_silence: i64,
@@ -75,6 +79,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             f64::INFINITY
         },
         start_immediately: a.no_wait,
+        wait_streams: a.wait_streams,
         max_silence_ms: a.max_silence.max(0) * 1000,
         faults: a.faults.clone(),
         buffer: a.buffer,

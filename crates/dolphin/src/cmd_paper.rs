@@ -32,6 +32,15 @@ pub struct Args {
     /// Stop after this many seconds of wall time (default: run until Ctrl-C).
     #[arg(long)]
     run_for: Option<f64>,
+    /// Event-time end of the data (a UTC date = its 00:00): the bar before it is the last one;
+    /// an open position closes with END_OF_DATA, as at a replay's last row (SPEC §6), and the
+    /// node stops. For replays of a local exchange.
+    #[arg(long)]
+    end: Option<dolphin_core::UtcDate>,
+    /// Write the run's trades.jsonl, days.jsonl and summary.json (the backtest's formats) and
+    /// paper.json (scan, order and latency counters) here when the node stops.
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 /// The 16 symbols of `data/sample/klines-1m` (data/README.md).
@@ -82,6 +91,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         );
         opts.run_for = Some(std::time::Duration::from_secs_f64(s));
     }
+    opts.end_ms = a.end.map(|d| d.start_ms());
     let store_label = match &a.redis {
         Some(url) => {
             let url = url.clone();
@@ -95,7 +105,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         None => "embedded".to_string(),
     };
-    let paper = build_paper_node(&opts)?;
+    let mut paper = build_paper_node(&opts)?;
     let r = &paper.report;
     let rows = [
         (
@@ -130,7 +140,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if a.dry_run {
         return Ok(());
     }
-    run_paper_node(paper, opts.run_for)
+    run_paper_node(&mut paper, opts.run_for)?;
+    let log = paper.log.borrow().clone();
+    let report = crate::paper_out::PaperOutcome::of(&log, opts.system.engine.initial_capital);
+    print!("{}", report.table());
+    if let Some(out) = &a.out {
+        report.write(out, &log)?;
+        println!("wrote {}", out.display());
+    }
+    Ok(())
 }
 
 #[cfg(not(feature = "nautilus"))]

@@ -17,6 +17,8 @@ mod cmd_sweep;
 mod cmd_top;
 mod cmd_worker;
 mod inputs;
+#[cfg(feature = "nautilus")]
+mod paper_out;
 mod paths;
 mod signals;
 mod table;

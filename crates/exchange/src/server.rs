@@ -33,6 +33,10 @@ pub struct ExchangeConfig {
     pub speed: f64,
     /// Start the replay at once instead of when the first websocket client subscribes.
     pub start_immediately: bool,
+    /// Start the replay only once this many distinct streams have a subscriber (a client
+    /// that subscribes its symbols one message at a time gets every symbol's first bar);
+    /// 0 or 1 = at the first subscription.
+    pub wait_streams: usize,
     /// Silences of event time longer than this are skipped on the wall clock, ms.
     pub max_silence_ms: i64,
     /// Fault plan (see [`crate::faults`]).
@@ -51,6 +55,7 @@ impl Default for ExchangeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             speed: 1.0,
             start_immediately: false,
+            wait_streams: 1,
             max_silence_ms: 300_000,
             faults: String::new(),
             buffer: 1 << 16,
@@ -145,6 +150,17 @@ impl Shared {
         self.subscribers
             .read()
             .map_or(true, |m| m.get(key).is_some_and(|n| *n > 0))
+    }
+
+    /// Starts the replay when enough streams are followed ([`ExchangeConfig::wait_streams`]).
+    pub fn maybe_start(&self) {
+        let followed = self
+            .subscribers
+            .read()
+            .map_or(0, |m| m.values().filter(|n| **n > 0).count());
+        if followed >= self.cfg.wait_streams.max(1) {
+            self.start_tx.send_replace(true);
+        }
     }
 
     /// Counts one more (`up`) or one fewer connection following `key`.

@@ -186,7 +186,7 @@ async fn connection(socket: WebSocket, s: Arc<Shared>, names: Vec<String>, combi
         return;
     }
     if !subs.map.is_empty() {
-        s.start_tx.send_replace(true);
+        s.maybe_start();
     }
     loop {
         tokio::select! {
@@ -238,7 +238,7 @@ async fn connection(socket: WebSocket, s: Arc<Shared>, names: Vec<String>, combi
                 Some(Ok(Message::Text(t))) => {
                     let reply = answer(&mut subs, t.as_str());
                     if !subs.map.is_empty() {
-                        s.start_tx.send_replace(true);
+                        s.maybe_start();
                     }
                     if sink.send(Message::Text(reply.into())).await.is_err() {
                         return;

@@ -185,3 +185,56 @@ async fn rest_and_streams_speak_binance() {
     assert_eq!(s.bids[0], b0.best_bid().unwrap());
     ex.stop().await;
 }
+
+/// `wait_streams`: the replay waits until that many distinct streams are followed, so a client
+/// that subscribes its symbols one at a time still gets every symbol's first bar. Uses the
+/// repository's own sample klines (no `../shared` needed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_replay_waits_for_the_configured_number_of_streams() {
+    let klines = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/sample/klines-1m");
+    let tl = ExchangeData {
+        klines: Some(klines),
+        symbols: vec!["BTCUSDT".into(), "ETHUSDT".into()],
+        from_ms: Some(1_746_403_200_000), // 2025-05-05
+        to_ms: Some(1_746_403_200_000 + 3_600_000),
+        ..ExchangeData::default()
+    }
+    .load()
+    .unwrap();
+    let ex = dolphin_exchange::start(
+        ExchangeConfig {
+            speed: f64::INFINITY,
+            wait_streams: 2,
+            ..ExchangeConfig::default()
+        },
+        tl,
+    )
+    .await
+    .unwrap();
+    let started = |ex: &dolphin_exchange::ExchangeHandle| ex.shared.market.lock().unwrap().started;
+    let one = format!("{}/stream?streams=btcusdt@kline_1m", ex.ws_url());
+    let (ws1, _) = tokio_tungstenite::connect_async(one).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !started(&ex),
+        "one stream of two followed: the replay must wait"
+    );
+    let two = format!("{}/stream?streams=ethusdt@kline_1m", ex.ws_url());
+    let (ws2, _) = tokio_tungstenite::connect_async(two).await.unwrap();
+    let (_, mut rx2) = ws2.split();
+    // The second follower gets the first bar of the stretch (00:00 opens, closed at 00:01).
+    let first = tokio::time::timeout(std::time::Duration::from_secs(30), rx2.next())
+        .await
+        .expect("the replay started")
+        .unwrap()
+        .unwrap()
+        .into_text()
+        .unwrap()
+        .to_string();
+    let v: serde_json::Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(v["stream"], "ethusdt@kline_1m");
+    assert_eq!(v["data"]["k"]["t"], 1_746_403_200_000_i64);
+    assert!(started(&ex));
+    drop(ws1);
+    ex.stop().await;
+}

@@ -98,6 +98,12 @@ pub struct ActorLog {
     pub scans_stale: u64,
     /// Live mode: scans never stepped (gaps in `scan_number` between two stepped scans).
     pub scans_skipped: u64,
+    /// Live mode with a feed end: scans not stepped because the data had ended.
+    pub scans_after_end: u64,
+    /// Live mode with an in-process scanner: wall time from the arrival of the bar that
+    /// completed a scan to the return of the order submission it caused, µs (one entry per
+    /// scan that sent an order).
+    pub order_latency_us: Vec<u64>,
 }
 
 /// A handle on an [`ActorLog`] shared between the actor and its runner (single thread, as

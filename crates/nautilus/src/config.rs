@@ -1,6 +1,7 @@
 //! `DolphinStrategyConfig` (S §13) for the Rust actor: the engine config plus what the actor
 //! needs from its surroundings (store, replay data, the bar that drives it, order routing).
 
+use crate::scan_inbox::ScanInbox;
 use dolphin_core::{Direction, UtcDate};
 use dolphin_engine::EngineConfig;
 use dolphin_runtime::Providers;
@@ -10,6 +11,7 @@ use nautilus_model::data::BarType;
 use nautilus_model::identifiers::InstrumentId;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 /// Opens the store at `on_start` (S §5.2 step 1). An error is not fatal: the actor runs on
 /// local state with posture APEX (S §5.2, §17 "HZ unavailability is non-fatal").
@@ -42,6 +44,22 @@ pub enum ActorMode {
     /// The latest scan in `DOLPHIN_FEATURES["latest_eigen_scan"]` (S §9.1), with the staleness
     /// and duplicate-scan checks; `assets` is the panel (the engine's column order).
     Live { assets: Vec<String> },
+}
+
+/// Live mode with the scanner in the same node (docs/LIVE.md §5): the actor steps every queued
+/// scan once, in order, when the scanner signals it on the node's message bus
+/// ([`crate::scan_inbox::SCAN_SIGNAL`]), instead of reading the latest scan from the store on
+/// its own bar.
+#[derive(Debug, Clone)]
+pub struct LiveFeed {
+    /// The scans the node's [`crate::ScannerActor`] published.
+    pub inbox: ScanInbox,
+    /// Event-time end of the run, ms: the scan of the last bar before it is the end of the data
+    /// (SPEC §6: an open position closes with END_OF_DATA and the day ends); scans at or after
+    /// it are not stepped. `None` = run until stopped.
+    pub end_ms: Option<i64>,
+    /// Set once the data ended (the runner stops the node when it sees it).
+    pub done: Arc<AtomicBool>,
 }
 
 /// Configuration of a [`crate::DolphinActor`] (S §13 `DolphinStrategyConfig`).
@@ -79,6 +97,9 @@ pub struct DolphinActorConfig {
     /// the actor builds (a restarted actor gets them back), and the posture source that
     /// replaces the store read (none = the store, S §5.2, B §14.4).
     pub providers: Providers,
+    /// Live mode: scans handed over in process (see [`LiveFeed`]); `None` = the store's latest
+    /// scan on the driver bar (S §5.3 ④).
+    pub live_feed: Option<LiveFeed>,
 }
 
 impl std::fmt::Debug for DolphinActorConfig {
@@ -94,6 +115,7 @@ impl std::fmt::Debug for DolphinActorConfig {
             .field("pnl_map", &self.pnl_map)
             .field("state_map", &self.state_map)
             .field("providers", &self.providers)
+            .field("live_feed", &self.live_feed)
             .finish()
     }
 }
@@ -119,6 +141,7 @@ impl DolphinActorConfig {
             pnl_map: pnl_map.into(),
             state_map,
             providers: Providers::none(),
+            live_feed: None,
         }
     }
 }

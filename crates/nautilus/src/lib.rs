@@ -17,6 +17,7 @@ pub mod live_scan;
 pub mod pending_acb;
 pub mod reconcile;
 pub mod replay_bars;
+pub mod scan_inbox;
 pub mod scan_publisher;
 pub mod scanner_actor;
 
@@ -27,7 +28,8 @@ pub use backtest::{
     run_nautilus_frames,
 };
 pub use config::{
-    ActorMode, DolphinActorConfig, OrderRoute, StoreConnector, embedded_store, shared_store,
+    ActorMode, DolphinActorConfig, LiveFeed, OrderRoute, StoreConnector, embedded_store,
+    shared_store,
 };
 pub use day_source::{DayFiles, DayFrames, DaySource};
 pub use error::NautilusError;
@@ -38,5 +40,6 @@ pub use live::{
 pub use live_scan::{LiveScan, LiveScanError};
 pub use pending_acb::PendingAcb;
 pub use reconcile::{Difference, Reconciliation, reconcile};
+pub use scan_inbox::{QueuedScan, ScanInbox};
 pub use scan_publisher::{PublisherStats, ScanPublisher};
 pub use scanner_actor::ScannerActor;

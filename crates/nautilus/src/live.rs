@@ -8,9 +8,11 @@
 //! --dry-run` stops there. [`run_paper_node`] connects and runs until Ctrl-C.
 
 use crate::actor::DolphinActor;
-use crate::config::{ActorMode, DolphinActorConfig, StoreConnector, embedded_store};
+use crate::actor_log::ActorLogHandle;
+use crate::config::{ActorMode, DolphinActorConfig, LiveFeed, StoreConnector, embedded_store};
 use crate::day_source::DayFrames;
 use crate::instruments::{VENUE, bar_type};
+use crate::scan_inbox::ScanInbox;
 use crate::scan_publisher::ScanPublisher;
 use crate::scanner_actor::ScannerActor;
 use dolphin_engine::champion::champion_hash;
@@ -27,6 +29,8 @@ use nautilus_model::identifiers::{AccountId, TraderId, Venue};
 use nautilus_model::types::{Currency, Money};
 use nautilus_sandbox::config::SandboxExecutionClientConfig;
 use nautilus_sandbox::factory::SandboxExecutionClientFactory;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Which Binance endpoints the data client uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +62,9 @@ pub struct PaperOptions {
     pub exchange_url: Option<String>,
     /// Stop the node after this long (wall time); `None` runs until Ctrl-C.
     pub run_for: Option<std::time::Duration>,
+    /// Event-time end of the data, ms since the epoch: the scan of the last bar before it ends
+    /// the run as a replay's last row does (SPEC §6), then the node stops. `None` = no end.
+    pub end_ms: Option<i64>,
     /// The optional layers' providers (store-backed ones from the services), installed into
     /// the DolphinActor's engine at every start; a posture source here replaces the store's.
     pub providers: Providers,
@@ -77,6 +84,7 @@ impl PaperOptions {
             log_level: log::LevelFilter::Info,
             exchange_url: None,
             run_for: None,
+            end_ms: None,
             providers: Providers::none(),
         }
     }
@@ -116,6 +124,10 @@ pub struct PaperReport {
 pub struct PaperNode {
     pub node: LiveNode,
     pub report: PaperReport,
+    /// What the DolphinActor records (day results, trades, orders, latencies).
+    pub log: ActorLogHandle,
+    /// Set by the actor when the data ended (`PaperOptions::end_ms`).
+    pub done: Arc<AtomicBool>,
 }
 
 /// Builds the paper node (no network access happens here) and checks that every part is
@@ -190,11 +202,12 @@ pub fn build_paper_node(opts: &PaperOptions) -> anyhow::Result<PaperNode> {
     let bar_types: Vec<_> = opts.assets.iter().map(|a| bar_type(a)).collect();
     let publisher = ScanPublisher::new(opts.assets.clone(), opts.scanner.clone(), 60_000)
         .map_err(|e| anyhow::anyhow!("scanner config: {e}"))?;
-    node.add_actor(ScannerActor::new(
-        publisher,
-        bar_types.clone(),
-        opts.store.clone(),
-    ))?;
+    let inbox = ScanInbox::new();
+    node.add_actor(
+        ScannerActor::new(publisher, bar_types.clone(), opts.store.clone())
+            .with_inbox(inbox.clone()),
+    )?;
+    let done = Arc::new(AtomicBool::new(false));
 
     let mut actor_cfg = DolphinActorConfig::new(opts.system.engine.clone());
     actor_cfg.store = opts.store.clone();
@@ -205,10 +218,14 @@ pub fn build_paper_node(opts: &PaperOptions) -> anyhow::Result<PaperNode> {
     actor_cfg.route_venue = Some(VENUE.to_string());
     actor_cfg.restore_capital = true;
     actor_cfg.providers = opts.providers.clone();
-    node.add_strategy(DolphinActor::new(
-        actor_cfg,
-        Box::new(DayFrames::new(std::iter::empty())),
-    ))?;
+    actor_cfg.live_feed = Some(LiveFeed {
+        inbox,
+        end_ms: opts.end_ms,
+        done: done.clone(),
+    });
+    let actor = DolphinActor::new(actor_cfg, Box::new(DayFrames::new(std::iter::empty())));
+    let log = actor.log();
+    node.add_strategy(actor)?;
 
     let kernel = node.kernel();
     let data_clients: Vec<String> = kernel
@@ -263,21 +280,40 @@ pub fn build_paper_node(opts: &PaperOptions) -> anyhow::Result<PaperNode> {
         champion_hash: champion_hash(&opts.system.engine),
         starting_balance: balance.to_string(),
     };
-    Ok(PaperNode { node, report })
+    Ok(PaperNode {
+        node,
+        report,
+        log,
+        done,
+    })
 }
 
-/// Connects and runs the node until it is stopped (Ctrl-C, or after `run_for`). Needs network
-/// access to Binance, or a local exchange (`exchange_url`).
+/// Connects and runs the node until it is stopped (Ctrl-C, after `run_for`, or once the data
+/// ended at `PaperOptions::end_ms`). Needs network access to Binance, or a local exchange
+/// (`exchange_url`). The node is handed back (its actors' logs stay readable).
 pub fn run_paper_node(
-    mut paper: PaperNode,
+    paper: &mut PaperNode,
     run_for: Option<std::time::Duration>,
 ) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    rt.block_on(async move {
+    let handle = paper.node.handle();
+    let done = paper.done.clone();
+    rt.block_on(async {
+        let end_watch = handle.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
+            loop {
+                tick.tick().await;
+                if done.load(Ordering::SeqCst) {
+                    log::info!("paper: end of the data; stopping the node");
+                    end_watch.stop();
+                    break;
+                }
+            }
+        });
         if let Some(d) = run_for {
-            let handle = paper.node.handle();
             tokio::spawn(async move {
                 tokio::time::sleep(d).await;
                 log::info!("paper: run time over; stopping the node");

@@ -22,6 +22,9 @@ pub struct PublisherStats {
     pub late_closes: u64,
     /// Closes for symbols outside the panel.
     pub unknown_assets: u64,
+    /// Panel assets the exchange does not list (no instrument): they never report, so they do
+    /// not hold a bar time open; their column is NaN, as a kline panel without their file.
+    pub absent_assets: u64,
 }
 
 /// Assembles per-asset closes into panel rows and scans them (S §9.1).
@@ -33,6 +36,8 @@ pub struct ScanPublisher {
     /// Bar time (ms) being assembled and which assets reported for it.
     open_ts: Option<i64>,
     seen: Vec<bool>,
+    /// Assets declared absent ([`Self::set_absent`]): counted as reported in every bar time.
+    absent: Vec<bool>,
     /// The closes of the bar time being assembled (NaN = not reported, as in a kline panel).
     closes: Vec<f64>,
     /// Bar length, ms: a scan is made at its bar's close, `timestamp + interval_ms`.
@@ -62,6 +67,7 @@ impl ScanPublisher {
             scanner,
             open_ts: None,
             seen: vec![false; n],
+            absent: vec![false; n],
             closes: vec![f64::NAN; n],
             interval_ms,
             next_scan_number: 0,
@@ -84,6 +90,21 @@ impl ScanPublisher {
         self.stats
     }
 
+    /// Declares `asset` absent (the exchange lists no such instrument): it will never report,
+    /// so a bar time is complete without it and its column stays NaN. Returns `false` for a
+    /// symbol outside the panel.
+    pub fn set_absent(&mut self, asset: &str) -> bool {
+        let Some(&i) = self.index.get(asset) else {
+            return false;
+        };
+        if !self.absent[i] {
+            self.absent[i] = true;
+            self.seen[i] = true;
+            self.stats.absent_assets += 1;
+        }
+        true
+    }
+
     /// One close of `asset` for the bar opening at `ts_ms`. Returns the scans completed by it
     /// (zero, one, or two when a later bar time flushes an incomplete one and then completes).
     pub fn on_close(&mut self, asset: &str, ts_ms: i64, close: f64) -> Vec<EigenScanValue> {
@@ -92,6 +113,10 @@ impl ScanPublisher {
             self.stats.unknown_assets += 1;
             return out;
         };
+        if self.absent[i] {
+            self.stats.unknown_assets += 1;
+            return out;
+        }
         match self.open_ts {
             Some(t) if ts_ms < t => {
                 self.stats.late_closes += 1;
@@ -130,7 +155,7 @@ impl ScanPublisher {
             n,
             &row,
         );
-        self.seen.iter_mut().for_each(|s| *s = false);
+        self.seen.clone_from(&self.absent);
         self.closes.iter_mut().for_each(|c| *c = f64::NAN);
         v
     }
@@ -262,6 +287,30 @@ mod tests {
         assert!(p.on_close("BUSDT", 60_000, 9.0).is_empty());
         assert!(p.on_close("ZZZUSDT", 120_000, 9.0).is_empty());
         assert_eq!(p.stats().late_closes, 1);
+        assert_eq!(p.stats().unknown_assets, 1);
+    }
+
+    #[test]
+    fn an_absent_asset_does_not_hold_a_bar_time_open() {
+        let mut p = ScanPublisher::new(panel(), cfg(), 60_000).unwrap();
+        assert!(p.set_absent("BUSDT"));
+        assert!(!p.set_absent("ZZZUSDT"));
+        assert!(p.set_absent("BUSDT")); // twice: counted once
+        assert_eq!(p.stats().absent_assets, 1);
+        for k in 0..3 {
+            let ts = 60_000 * k;
+            assert!(p.on_close("CUSDT", ts, 3.0 + k as f64).is_empty());
+            // The bar time completes on the last listed asset, not at the next bar time.
+            let scans = p.on_close("AUSDT", ts, 1.0 + k as f64);
+            assert_eq!(scans.len(), 1, "bar {k}");
+            assert_eq!(scans[0].extra["timestamp"], serde_json::json!(ts));
+            assert_eq!(scans[0].asset_prices.len(), 2);
+            assert!(!scans[0].asset_prices.contains_key("BUSDT"));
+        }
+        assert_eq!(p.stats().incomplete, 0);
+        assert_eq!(p.stats().scans, 3);
+        // A close for the absent asset is not taken (it would bring a column back mid-run).
+        assert!(p.on_close("BUSDT", 180_000, 2.0).is_empty());
         assert_eq!(p.stats().unknown_assets, 1);
     }
 

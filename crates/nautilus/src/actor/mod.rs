@@ -21,6 +21,7 @@ use crate::config::{ActorMode, DolphinActorConfig};
 use crate::day_source::DaySource;
 use crate::gate_snap::GateSnap;
 use crate::pending_acb::PendingAcb;
+use crate::scan_inbox::SCAN_SIGNAL;
 use dolphin_core::{DayFrame, Posture, UtcDate, date_of_ms};
 use dolphin_engine::NDAlphaEngine;
 use dolphin_store::{SubscriptionId, SystemMemory};
@@ -187,39 +188,25 @@ impl DolphinActor {
             return Ok(());
         }
         let ts_ms = (ts_event_ns / 1_000_000) as i64;
-        let live_assets = match &self.cfg.mode {
-            ActorMode::Live { assets } => Some(assets.clone()),
-            ActorMode::Replay => None,
-        };
-        // Live ④ first: the date is the scan's bar time, not the bar's close stamp.
-        let (date, scan) = match &live_assets {
-            Some(assets) => match self.latest_scan(ts_ms, assets) {
-                Some(scan) => (date_of_ms(scan.timestamp_ms), Some(scan)),
-                None => return Ok(()),
-            },
-            None => (date_of_ms(ts_ms), None),
-        };
-        // ② date boundary.
-        if self.current_date != Some(date) {
-            self.on_date_change(date)?;
+        if let ActorMode::Live { assets } = &self.cfg.mode {
+            if self.cfg.live_feed.is_some() {
+                return self.drain_inbox();
+            }
+            // ④ live, from the store: the date is the scan's bar time, not the bar's stamp.
+            let assets = assets.clone();
+            let Some(scan) = self.latest_scan(ts_ms, &assets) else {
+                return Ok(());
+            };
+            if !self.open_bar_day(date_of_ms(scan.timestamp_ms))? {
+                return Ok(());
+            }
+            return self.step_live(date_of_ms(scan.timestamp_ms), &scan, assets.len() as u64);
         }
-        if self.processed_dates.contains(&date) {
-            self.log.borrow_mut().bars_dropped_processed += 1;
+        let date = date_of_ms(ts_ms);
+        if !self.open_bar_day(date)? {
             return Ok(());
         }
         let engine = self.engine.as_mut().expect("checked above");
-        if engine.current_date() != Some(date) {
-            return Ok(()); // no day file for this date
-        }
-        // ① the pending ACB, taken under its lock and applied outside it, once the bar's day is
-        // open (so begin_day's daily ACB read cannot overwrite it).
-        if let Some(acb) = self.pending_acb.take() {
-            engine.update_acb_boost(acb.boost, acb.beta);
-            self.log.borrow_mut().acb_applied += 1;
-        }
-        if let (Some(scan), Some(assets)) = (scan, live_assets) {
-            return self.step_live(date, &scan, assets.len() as u64);
-        }
         // ④ replay row.
         let Some(frame) = self.day_data.as_ref() else {
             return Ok(());
@@ -256,6 +243,29 @@ impl DolphinActor {
         Ok(())
     }
 
+    /// ② the date boundary and ① the pending ACB for a bar of `date`; `false` = nothing to
+    /// step (the date was processed, or it has no day file).
+    fn open_bar_day(&mut self, date: UtcDate) -> anyhow::Result<bool> {
+        if self.current_date != Some(date) {
+            self.on_date_change(date)?;
+        }
+        if self.processed_dates.contains(&date) {
+            self.log.borrow_mut().bars_dropped_processed += 1;
+            return Ok(false);
+        }
+        let engine = self.engine.as_mut().expect("checked by the caller");
+        if engine.current_date() != Some(date) {
+            return Ok(false); // no day file for this date
+        }
+        // ① the pending ACB, taken under its lock and applied outside it, once the bar's day is
+        // open (so begin_day's daily ACB read cannot overwrite it).
+        if let Some(acb) = self.pending_acb.take() {
+            engine.update_acb_boost(acb.boost, acb.beta);
+            self.log.borrow_mut().acb_applied += 1;
+        }
+        Ok(true)
+    }
+
     /// S §5.5: end an open day (its result is kept), copy the trade log, clear the processed
     /// dates and stale counter, drop the store.
     fn stop_dolphin(&mut self) -> anyhow::Result<()> {
@@ -285,7 +295,10 @@ impl DolphinActor {
 impl DataActor for DolphinActor {
     fn on_start(&mut self) -> anyhow::Result<()> {
         self.start_dolphin()?;
-        if let Some(bar_type) = self.cfg.bar_type {
+        if self.cfg.live_feed.is_some() {
+            // Woken by the scanner's signal after each scan it queued (crate::scan_inbox).
+            self.subscribe_signal(SCAN_SIGNAL, None);
+        } else if let Some(bar_type) = self.cfg.bar_type {
             self.subscribe_bars(bar_type, None, None);
         }
         Ok(())
@@ -293,6 +306,13 @@ impl DataActor for DolphinActor {
 
     fn on_bar(&mut self, bar: &Bar) -> anyhow::Result<()> {
         self.handle_row_bar(bar.ts_event.as_u64())
+    }
+
+    fn on_signal(&mut self, signal: &nautilus_common::signal::Signal) -> anyhow::Result<()> {
+        if signal.name.as_str() == SCAN_SIGNAL {
+            self.drain_inbox()?;
+        }
+        Ok(())
     }
 
     fn on_order_filled(&mut self, event: &OrderFilled) -> anyhow::Result<()> {
@@ -308,7 +328,11 @@ impl DataActor for DolphinActor {
     }
 
     fn on_stop(&mut self) -> anyhow::Result<()> {
-        if let Some(bar_type) = self.cfg.bar_type {
+        // Scans already published are stepped before the day ends (none is lost at a stop).
+        self.drain_inbox()?;
+        if self.cfg.live_feed.is_some() {
+            self.unsubscribe_signal(SCAN_SIGNAL);
+        } else if let Some(bar_type) = self.cfg.bar_type {
             self.unsubscribe_bars(bar_type, None, None);
         }
         self.stop_dolphin()

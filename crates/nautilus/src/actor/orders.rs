@@ -13,7 +13,7 @@ use nautilus_trading::strategy::Strategy;
 impl DolphinActor {
     /// Sends the market order of an engine entry (`Leg::Entry`) or exit (`Leg::Exit`).
     pub(super) fn send_order(&mut self, trade_id: u32, leg: Leg) {
-        if self.cfg.routes.is_empty() {
+        if self.cfg.routes.is_empty() && self.cfg.route_venue.is_none() {
             return;
         }
         let Some(engine) = self.engine.as_ref() else {

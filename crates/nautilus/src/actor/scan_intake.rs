@@ -1,11 +1,15 @@
 //! Live scan intake (S §5.3 ④, §9.1): the latest eigen scan from the store, with the
-//! duplicate, staleness and skipped-scan checks, stepped through the engine.
+//! duplicate, staleness and skipped-scan checks, or — with the scanner in the same node — every
+//! queued scan in order ([`crate::ScanInbox`]), stepped through the engine.
 
 use super::DolphinActor;
+use crate::actor_log::Leg;
+use crate::config::{ActorMode, LiveFeed};
 use crate::gate_snap::GateSnap;
 use crate::live_scan::LiveScan;
-use dolphin_core::UtcDate;
+use dolphin_core::{UtcDate, date_of_ms};
 use dolphin_store::schema::{DOLPHIN_FEATURES, EigenScanValue, KEY_LATEST_EIGEN_SCAN, from_json};
+use std::sync::atomic::Ordering;
 
 impl DolphinActor {
     /// Live mode ④ (S §5.3): the latest scan from the store; `None` = nothing to step on this
@@ -56,6 +60,68 @@ impl DolphinActor {
         }
         self.last_scan_number = scan.scan_number;
         Some(scan)
+    }
+
+    /// Live mode with an in-process scanner: steps every queued scan once, in order (each
+    /// under its own bar time's date and row), then ends the data at the feed's end time.
+    pub(super) fn drain_inbox(&mut self) -> anyhow::Result<()> {
+        let (Some(feed), ActorMode::Live { assets }) = (self.cfg.live_feed.clone(), &self.cfg.mode)
+        else {
+            return Ok(());
+        };
+        let n_assets = assets.len() as u64;
+        while let Some(queued) = feed.inbox.pop() {
+            let scan = queued.scan;
+            let past_end = feed.end_ms.is_some_and(|end| scan.timestamp_ms >= end);
+            if feed.done.load(Ordering::SeqCst) || past_end || self.engine.is_none() {
+                self.log.borrow_mut().scans_after_end += 1;
+                if past_end {
+                    self.end_live_data(&feed)?;
+                }
+                continue;
+            }
+            if self.last_scan_number >= 0 && scan.scan_number > self.last_scan_number + 1 {
+                self.log.borrow_mut().scans_skipped +=
+                    (scan.scan_number - self.last_scan_number - 1) as u64;
+            }
+            self.last_scan_number = scan.scan_number;
+            let date = date_of_ms(scan.timestamp_ms);
+            if self.open_bar_day(date)? {
+                let orders_before = self.log.borrow().orders.len();
+                self.step_live(date, &scan, n_assets)?;
+                let mut log = self.log.borrow_mut();
+                if log.orders.len() > orders_before {
+                    let us = queued.arrived.elapsed().as_micros();
+                    log.order_latency_us
+                        .push(u64::try_from(us).unwrap_or(u64::MAX));
+                }
+            }
+            if feed.end_ms.is_some_and(|end| scan.scan_time_ms >= end) {
+                self.end_live_data(&feed)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The end of the live data (SPEC §6, as a replay's last row): an open position closes
+    /// with END_OF_DATA, the day ends, and the feed is marked done (once).
+    fn end_live_data(&mut self, feed: &LiveFeed) -> anyhow::Result<()> {
+        if feed.done.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let open = self
+            .engine
+            .as_ref()
+            .is_some_and(|e| e.current_date().is_some());
+        if open {
+            let closed = self.engine.as_mut().and_then(|e| e.close_end_of_data());
+            if let Some(id) = closed {
+                self.send_order(id, Leg::Exit);
+            }
+            self.finish_day()?;
+        }
+        log::info!("DolphinActor: end of the live data reached");
+        Ok(())
     }
 
     /// Live mode ⑤–⑧: step one scan (S §5.3, §9.1).
