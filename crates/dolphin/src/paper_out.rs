@@ -54,7 +54,9 @@ pub struct PaperOutcome {
     pub errors: usize,
     pub store_errors: usize,
     pub stale_state_events: u64,
-    /// Bar arrival (the bar that completed a scan) → order submitted.
+    /// Bar arrival (the bar that completed a scan) → its step done, every scan.
+    pub bar_to_step: Option<Latency>,
+    /// Bar arrival → order submitted, the scans that sent an order.
     pub bar_to_order: Option<Latency>,
 }
 
@@ -80,18 +82,19 @@ impl PaperOutcome {
             errors: log.errors.len(),
             store_errors: log.store_errors.len(),
             stale_state_events: log.stale_state_events,
+            bar_to_step: Latency::of(&log.scan_latency_us),
             bar_to_order: Latency::of(&log.order_latency_us),
         }
     }
 
     /// The printed table.
     pub fn table(&self) -> String {
-        let latency = match self.bar_to_order {
+        let latency = |l: Option<Latency>| match l {
             Some(l) => format!(
                 "p50 {} µs, p99 {} µs, max {} µs ({} scans)",
                 l.p50_us, l.p99_us, l.max_us, l.n
             ),
-            None => "no order sent".into(),
+            None => "none".into(),
         };
         let rows = [
             ("start capital", format!("{:.2}", self.start_capital)),
@@ -109,7 +112,8 @@ impl PaperOutcome {
             ("errors", self.errors.to_string()),
             ("store errors", self.store_errors.to_string()),
             ("stale-state events", self.stale_state_events.to_string()),
-            ("bar → order", latency),
+            ("bar → step", latency(self.bar_to_step)),
+            ("bar → order", latency(self.bar_to_order)),
         ];
         render("DOLPHIN paper run", &rows)
     }

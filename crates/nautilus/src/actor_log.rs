@@ -101,8 +101,10 @@ pub struct ActorLog {
     /// Live mode with a feed end: scans not stepped because the data had ended.
     pub scans_after_end: u64,
     /// Live mode with an in-process scanner: wall time from the arrival of the bar that
-    /// completed a scan to the return of the order submission it caused, µs (one entry per
-    /// scan that sent an order).
+    /// completed a scan (its last asset's bar) to the end of the scan's step — the scanner,
+    /// the message-bus hand-over, the engine step and any order submission — µs, per scan.
+    pub scan_latency_us: Vec<u64>,
+    /// The same, only the scans that sent an order (bar close → order submitted).
     pub order_latency_us: Vec<u64>,
 }
 

@@ -89,11 +89,11 @@ impl DolphinActor {
             if self.open_bar_day(date)? {
                 let orders_before = self.log.borrow().orders.len();
                 self.step_live(date, &scan, n_assets)?;
+                let us = u64::try_from(queued.arrived.elapsed().as_micros()).unwrap_or(u64::MAX);
                 let mut log = self.log.borrow_mut();
+                log.scan_latency_us.push(us);
                 if log.orders.len() > orders_before {
-                    let us = queued.arrived.elapsed().as_micros();
-                    log.order_latency_us
-                        .push(u64::try_from(us).unwrap_or(u64::MAX));
+                    log.order_latency_us.push(us);
                 }
             }
             if feed.end_ms.is_some_and(|end| scan.scan_time_ms >= end) {
