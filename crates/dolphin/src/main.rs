@@ -17,6 +17,7 @@ mod cmd_sweep;
 mod cmd_top;
 mod cmd_worker;
 mod inputs;
+mod ob_task;
 mod paths;
 mod signals;
 mod table;

@@ -85,10 +85,22 @@ fn plan_rows(opts: &ServeOptions, data_line: &str, factor_dates: usize) -> Vec<P
         },
         PlanRow {
             service: "ob_stream".into(),
-            enabled: false,
+            enabled: opts.ob_task.is_some(),
             cadence: cad(&s.ob_stream.cadence),
             retry: s.ob_stream.retry,
-            inputs: vec!["slot for the live OB stream service (crates/live); off in replay".into()],
+            inputs: match &opts.ob_task {
+                Some(t) => vec![
+                    t.describe.clone(),
+                    format!(
+                        "Cat3 stale after {} ms of wall time without a message",
+                        s.ob_stale_wall_ms
+                    ),
+                ],
+                None => vec![
+                    "slot for the OB stream service (crates/live); off without --exchange-url"
+                        .into(),
+                ],
+            },
         },
         PlanRow {
             service: Watchdog::NAME.into(),

@@ -86,6 +86,8 @@ pub struct ServeOptions {
     pub funding: Option<PathBuf>,
     pub mc: Option<PathBuf>,
     pub out: PathBuf,
+    /// The OB stream service for the `ob_stream` slot (`--exchange-url`); `None` = off.
+    pub ob_task: Option<crate::ObTask>,
 }
 
 /// One row of the plan: a service in start order.
@@ -275,8 +277,21 @@ pub async fn serve_with_store(
         })),
     );
     let mut ob = cfg.ob_stream.clone();
-    ob.enabled = false;
-    sup.add("ob_stream", ob, None);
+    ob.enabled = opts.ob_task.is_some();
+    let ob_live = opts.ob_task.is_some();
+    match opts.ob_task.clone() {
+        Some(task) => sup.add(
+            crate::ob_slot::ObStreamSlot::NAME,
+            ob,
+            Some(Box::new(move |ctx, t| {
+                Ok(
+                    Box::new(crate::ob_slot::ObStreamSlot::start(ctx, t, &task)?)
+                        as Box<dyn Service>,
+                )
+            })),
+        ),
+        None => sup.add(crate::ob_slot::ObStreamSlot::NAME, ob, None),
+    }
     let mut watched: Vec<&'static str> = vec![StoreProbe::NAME, AcbProcessor::NAME, TRADER];
     if mc_enabled {
         watched.push(McFlow::NAME);
@@ -301,6 +316,7 @@ pub async fn serve_with_store(
                 t,
                 watched.clone(),
                 mc_enabled,
+                ob_live,
                 &previous,
             )?) as Box<dyn Service>)
         })),
@@ -380,7 +396,7 @@ pub async fn serve_with_store(
         "files": files.iter().map(|(d, _)| d.to_string()).collect::<Vec<_>>(),
         "speed": speed,
         "run_id": run_id,
-        "layers": {"acb": true, "survival_stack": cfg.watchdog.enabled, "mc_forewarner": mc_enabled, "ob": false},
+        "layers": {"acb": true, "survival_stack": cfg.watchdog.enabled, "mc_forewarner": mc_enabled, "ob": ob_live},
         "initial_capital": trader.core.start_capital(),
         "trader": trader.stats,
         "error": outcome.as_ref().err().map(|e| e.to_string()),

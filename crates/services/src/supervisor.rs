@@ -356,6 +356,9 @@ impl Supervisor {
         crate::json_text::push_f64(&mut self.ts_text, t as f64 / 1000.0);
         self.beating.clear();
         for (i, s) in self.slots.iter_mut().enumerate() {
+            if s.svc.as_ref().is_some_and(|v| v.beats_itself()) {
+                continue;
+            }
             let alive = s.spec.enabled
                 && (s.svc.is_some() || (s.factory.is_none() && s.stats.state == "running"));
             if alive || (phase == "stopped" && s.spec.enabled) {
