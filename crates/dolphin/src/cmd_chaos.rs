@@ -6,8 +6,9 @@
 //! `chaos.json`, prints the fault table and checks the outcome; non-zero exit on failure.
 
 use crate::chaos::checks::{self, Check};
-use crate::chaos::exchange_proc::{ExchangeProc, captures_span_ms, default_captures};
-use crate::chaos::ob_faults::{self, ObWatch};
+use crate::chaos::exchange_proc::ExchangeProc;
+use crate::chaos::inject::{self, FailSafeWatch};
+use crate::chaos::ob_faults::ObWatch;
 use crate::chaos::plan::{FaultKind, plan};
 use crate::chaos::redis_proc::RedisProc;
 use crate::chaos::report::{Event, FaultRecord, print_table};
@@ -68,6 +69,11 @@ pub struct Args {
     /// the shipped 30-second cut (data/sample/ob/depth).
     #[arg(long, value_delimiter = ',')]
     captures: Vec<PathBuf>,
+    /// No store outage across a date change (with two days or more the plan has one by
+    /// default: Redis down from 10 event minutes before a date change until serve has begun
+    /// the new date fail-safe).
+    #[arg(long)]
+    no_date_change: bool,
     /// No local exchange and no OB stream (serve as before the websocket faults).
     #[arg(long, conflicts_with = "ob_faults")]
     no_exchange: bool,
@@ -162,12 +168,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         // fill probability say nothing about it; Cat3 reads the book's health only.
         services_yml.push_str("ob_quality: false\n");
     }
+    let date_change = !a.no_date_change && n_days >= 2;
+    if date_change {
+        // The store outage across a date change: each Redis call of serve gives up after
+        // 200 ms instead of 2 s, so the trader reaches the date change in well under a minute.
+        services_yml.push_str("store_retry_budget_ms: 200\n");
+    }
     if !services_yml.is_empty() {
         let path = a.out.join("services.yml");
         std::fs::write(&path, services_yml)?;
         args.extend(["--services-config".into(), path.display().to_string()]);
     }
-    let faults = plan(a.seed, a.faults, span_ms);
+    let faults = plan(a.seed, a.faults, span_ms, !a.no_date_change);
     println!(
         "DOLPHIN chaos — seed {}, {} faults over {} event hours ({first} .. {last}) at {speed:.0}x, Redis {url}",
         a.seed,
@@ -186,37 +198,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let (mut exchange, ob_plan) = if a.no_exchange {
         (None, Vec::new())
     } else {
-        let captures = if a.captures.is_empty() {
-            default_captures()
-        } else {
-            a.captures.clone()
-        };
-        let coverage_ms = (a.wall.max(1) * 1600) as i64;
-        let xspeed = captures_span_ms(&captures)? as f64 / coverage_ms as f64;
-        let ob_plan = ob_faults::plan(a.seed, a.ob_faults, coverage_ms, xspeed);
-        let spec = ob_faults::faults_spec(&ob_plan);
-        let x = ExchangeProc::start(
-            &exe,
-            &captures,
-            xspeed,
-            &spec,
-            &a.out.join("logs/exchange.out"),
-        )?;
-        println!(
-            "local exchange {} at {xspeed:.3}x, faults \"{spec}\" ({})",
-            x.url,
-            captures
-                .iter()
-                .filter_map(|c| c.file_name().map(|n| n.to_string_lossy().into_owned()))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        exchange_info = serde_json::json!({
-            "url": x.url, "speed": xspeed, "faults": spec,
-            "captures": captures.iter().map(|c| c.display().to_string()).collect::<Vec<_>>(),
-        });
+        // The store outage across a date change adds up to a minute and a half.
+        let coverage_s = a.wall * 16 / 10 + if date_change { 90 } else { 0 };
+        let (x, plan, info) =
+            ExchangeProc::for_run(&exe, &a.captures, a.seed, a.ob_faults, coverage_s, &a.out)?;
+        exchange_info = info;
         args.extend(["--exchange-url".into(), x.url.clone()]);
-        (Some(x), ob_plan)
+        (Some(x), plan)
     };
     let mut ob_watch = ObWatch::new(&ob_plan);
     let mut polls = 0u64;
@@ -238,6 +226,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let mut events: Vec<Event> = Vec::new();
     let mut next = 0usize;
     let mut phase = Phase::Waiting;
+    let mut fail_safe: Option<FailSafeWatch> = None;
     // The RDB fault whose snapshot has been taken (index into `faults`).
     let mut snapshot_for: Option<usize> = None;
     let mut progress: i64 = 0;
@@ -272,7 +261,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 .and_then(|j| serde_json::from_str::<dolphin_live::ObHealthValue>(&j).ok());
             let active = match phase {
                 Phase::Waiting => None,
-                _ => records.last().map(|r| (r.kind.name(), r.bound_ms)),
+                // Its whole length and its own bound count against the websocket fault's.
+                _ => records.last().map(|r| {
+                    (
+                        format!("{} {}", r.n, r.kind.name()),
+                        r.planned.hold_ms + r.bound_ms,
+                    )
+                }),
             };
             ob_watch.poll(
                 x.offset_ms(),
@@ -326,21 +321,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     continue;
                 }
                 bar.set_message(format!("fault {}: {}", next + 1, f.kind.name()));
-                let detail = match f.kind {
-                    FaultKind::RedisKill | FaultKind::RedisOldRdb => {
-                        redis.kill();
-                        "redis-server SIGKILLed".to_string()
-                    }
-                    FaultKind::ServeKill => {
-                        let pid = serve.pid();
-                        serve.kill();
-                        format!("serve pid {pid:?} SIGKILLed")
-                    }
-                    FaultKind::ServePause => match serve.signal("STOP") {
-                        Ok(()) => format!("serve pid {:?} SIGSTOPped", serve.pid()),
-                        Err(e) => format!("SIGSTOP failed: {e}"),
-                    },
-                };
+                let detail = inject::inject(f.kind, &mut redis, &mut serve);
+                if f.kind == FaultKind::RedisDateChange {
+                    fail_safe = Some(FailSafeWatch::new(&serve_out));
+                }
                 records.push(FaultRecord {
                     n: next + 1,
                     kind: f.kind,
@@ -360,18 +344,23 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 };
             }
             Phase::Holding { until } => {
-                if now < until {
+                let rec = records.last_mut().expect("a fault is held");
+                if let Some(w) = fail_safe.as_mut() {
+                    // Held until serve has begun the new date fail-safe (or the deadline).
+                    match w.poll() {
+                        Some(date) => rec
+                            .detail
+                            .push_str(&format!("; serve began {date} fail-safe (HIBERNATE)")),
+                        None if now < until => continue,
+                        None => rec
+                            .detail
+                            .push_str("; no fail-safe day seen before the deadline"),
+                    }
+                    fail_safe = None;
+                } else if now < until {
                     continue;
                 }
-                let rec = records.last_mut().expect("a fault is held");
-                let res = match rec.kind {
-                    FaultKind::RedisKill => redis.restart().map(|_| "restarted on its AOF"),
-                    FaultKind::RedisOldRdb => redis
-                        .restart_from_snapshot()
-                        .map(|_| "restarted from the older RDB snapshot"),
-                    FaultKind::ServeKill => serve.start().map(|_| "serve started again"),
-                    FaultKind::ServePause => serve.signal("CONT").map(|_| "SIGCONT"),
-                };
+                let res = inject::end(rec.kind, &mut redis, &mut serve);
                 match res {
                     Ok(what) => rec.detail.push_str(&format!("; {what}")),
                     Err(e) => rec
@@ -388,7 +377,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 if progress > rec.injected_event_ms {
                     rec.recovered_wall_ms = Some(wall_ms(now));
                     rec.recovery_ms = Some(waited);
-                    rec.ok = waited <= rec.bound_ms;
+                    rec.ok = waited <= rec.bound_ms
+                        && (rec.kind != FaultKind::RedisDateChange
+                            || rec.detail.contains("fail-safe (HIBERNATE)"));
                 } else if waited > rec.bound_ms * 2 {
                     rec.detail.push_str("; no progress within twice the bound");
                 } else {

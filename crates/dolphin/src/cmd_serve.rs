@@ -158,8 +158,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         });
     }
     // One store for the services and, with --api, for the API in the same process.
-    let store = dolphin_services::connect_store(&opts.store, &opts.services.store_probe.retry)
-        .context("serve failed")?;
+    let store =
+        dolphin_services::connect_store(&opts.store, &opts.services).context("serve failed")?;
     let api = if a.api {
         Some(crate::cmd_api::start_in_process(
             &a.api_server,

@@ -128,6 +128,10 @@ pub struct ServicesConfig {
     /// shard maps (B §11.2). `false` reads only the book's health (fresh = 1.0, stale = 0.5):
     /// for a feed that is not the replayed market's (the chaos run's 2024 captures).
     pub ob_quality: bool,
+    /// How long one Redis call retries on its own before it fails, ms (0 = the store's
+    /// default, 2 s). The chaos run shortens it so that an outage costs the trader less
+    /// wall time per call.
+    pub store_retry_budget_ms: u64,
     /// Circuit-breaker limits (S §14); all off by default, as in the champion.
     pub circuit_breaker: dolphin_risk::CircuitBreakerConfig,
 }
@@ -158,6 +162,7 @@ impl Default for ServicesConfig {
             ob_stale_wall_ms: 5_000,
             ob_ready_wait_ms: 4_000,
             ob_quality: true,
+            store_retry_budget_ms: 0,
             circuit_breaker: dolphin_risk::CircuitBreakerConfig::default(),
         }
     }

@@ -15,7 +15,7 @@ use crate::watchdog::Watchdog;
 pub fn dry_run(opts: &ServeOptions) -> Result<Vec<PlanRow>, ServiceError> {
     check_champion(&opts.config)?;
     opts.services.validate()?;
-    connect_store(&opts.store, &opts.services.store_probe.retry)?;
+    connect_store(&opts.store, &opts.services)?;
     let mut data_line = "live data".to_string();
     if let Mode::Replay { dir, from, to, .. } = &opts.mode {
         let files = replay_files(dir, *from, *to)?;

@@ -112,10 +112,12 @@ pub struct ServeReport {
 }
 
 /// Connects the store with the store probe's retry policy (S §11: 3 retries) and probes it.
+/// `cfg.store_retry_budget_ms` (when not 0) bounds each Redis call's own retries.
 pub fn connect_store(
     spec: &StoreSpec,
-    policy: &RetryPolicy,
+    cfg: &ServicesConfig,
 ) -> Result<Arc<dyn SystemMemory>, ServiceError> {
+    let policy = &cfg.store_probe.retry;
     let mut backoff = dolphin_store::Backoff::new(
         Duration::from_millis(policy.backoff_ms),
         Duration::from_millis(policy.backoff_max_ms),
@@ -125,6 +127,12 @@ pub fn connect_store(
         let res: Result<Arc<dyn SystemMemory>, dolphin_store::StoreError> = match spec {
             StoreSpec::Embedded => Ok(Arc::new(EmbeddedMemory::new())),
             StoreSpec::Redis(url) => RedisConfig::from_url_list(url)
+                .map(|mut c| {
+                    if cfg.store_retry_budget_ms > 0 {
+                        c.retry_budget = Duration::from_millis(cfg.store_retry_budget_ms);
+                    }
+                    c
+                })
                 .and_then(RedisMemory::connect)
                 .map(|m| Arc::new(m) as Arc<dyn SystemMemory>),
         };
@@ -195,7 +203,7 @@ fn run_id(dir: &Path, files: &[(UtcDate, PathBuf)], cfg: &SystemConfig) -> Strin
 pub async fn serve(opts: ServeOptions, stop: Arc<AtomicBool>) -> Result<ServeReport, ServiceError> {
     check_champion(&opts.config)?;
     opts.services.validate()?;
-    let store = connect_store(&opts.store, &opts.services.store_probe.retry)?;
+    let store = connect_store(&opts.store, &opts.services)?;
     serve_with_store(opts, store, stop).await
 }
 

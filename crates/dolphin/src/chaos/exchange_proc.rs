@@ -4,6 +4,7 @@
 //! replay start, so a seed's faults land on the same messages at any speed). The replay starts
 //! at the first websocket subscription (serve's OB stream). Output in `OUT/logs/exchange.out`.
 
+use crate::chaos::ob_faults;
 use anyhow::{Context, bail};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -62,6 +63,49 @@ pub struct ExchangeProc {
 }
 
 impl ExchangeProc {
+    /// The exchange of a chaos run: `captures` (empty: [`default_captures`]) at a speed that
+    /// makes the recording last `coverage_s` seconds of wall time, with `n` websocket faults
+    /// of `seed` as its fault plan. Returns it, the plan and what `chaos.json` says about it.
+    pub fn for_run(
+        exe: &Path,
+        captures: &[PathBuf],
+        seed: u64,
+        n: usize,
+        coverage_s: u64,
+        out: &Path,
+    ) -> anyhow::Result<(Self, Vec<ob_faults::PlannedObFault>, serde_json::Value)> {
+        let captures = if captures.is_empty() {
+            default_captures()
+        } else {
+            captures.to_vec()
+        };
+        let coverage_ms = (coverage_s.max(1) * 1000) as i64;
+        let xspeed = captures_span_ms(&captures)? as f64 / coverage_ms as f64;
+        let plan = ob_faults::plan(seed, n, coverage_ms, xspeed);
+        let spec = ob_faults::faults_spec(&plan);
+        let x = Self::start(
+            exe,
+            &captures,
+            xspeed,
+            &spec,
+            &out.join("logs/exchange.out"),
+        )?;
+        let names: Vec<String> = captures
+            .iter()
+            .filter_map(|c| c.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        println!(
+            "local exchange {} at {xspeed:.3}x, faults \"{spec}\" ({})",
+            x.url,
+            names.join(", ")
+        );
+        let info = serde_json::json!({
+            "url": x.url, "speed": xspeed, "faults": spec,
+            "captures": captures.iter().map(|c| c.display().to_string()).collect::<Vec<_>>(),
+        });
+        Ok((x, plan, info))
+    }
+
     /// Starts the exchange and waits (≤ 30 s: it loads the captures) for its table.
     pub fn start(
         exe: &Path,

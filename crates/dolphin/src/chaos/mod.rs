@@ -3,6 +3,7 @@
 
 pub mod checks;
 pub mod exchange_proc;
+pub mod inject;
 pub mod ob_faults;
 pub mod plan;
 pub mod redis_proc;

@@ -153,13 +153,13 @@ impl ObWatch {
     }
 
     /// One poll: `offset` = the exchange's clock after its start, `health` = the OB stream's
-    /// report (None when unreadable), `active` = the serve/Redis fault going on now (name and
-    /// bound), `wall_ms` = the run's wall clock, `event` = the trader's event time (ISO).
+    /// report (None when unreadable), `active` = the serve/Redis fault going on now (its number
+    /// and name; its hold plus its bound), `wall_ms` = the run's wall clock, `event` = the trader's event time (ISO).
     pub fn poll(
         &mut self,
         offset: Option<i64>,
         health: Option<&ObHealthValue>,
-        active: Option<(&str, u64)>,
+        active: Option<(String, u64)>,
         wall_ms: u64,
         event: &str,
     ) {
@@ -177,10 +177,10 @@ impl ObWatch {
                     continue;
                 }
             }
-            if let Some((name, bound)) = active
+            if let Some((name, bound)) = &active
                 && !r.overlapped.iter().any(|o| o == name)
             {
-                r.overlapped.push(name.to_string());
+                r.overlapped.push(name.clone());
                 r.bound_ms += bound;
             }
             if r.ended_wall_ms.is_none() {
