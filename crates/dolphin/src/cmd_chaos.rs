@@ -74,6 +74,9 @@ pub struct Args {
     /// the new date fail-safe).
     #[arg(long)]
     no_date_change: bool,
+    /// Add overlapping faults: serve SIGKILLed while Redis is down (`redis_serve_kill`).
+    #[arg(long)]
+    overlap: bool,
     /// No local exchange and no OB stream (serve as before the websocket faults).
     #[arg(long, conflicts_with = "ob_faults")]
     no_exchange: bool,
@@ -179,7 +182,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         std::fs::write(&path, services_yml)?;
         args.extend(["--services-config".into(), path.display().to_string()]);
     }
-    let faults = plan(a.seed, a.faults, span_ms, !a.no_date_change);
+    let faults = plan(a.seed, a.faults, span_ms, !a.no_date_change, a.overlap);
     println!(
         "DOLPHIN chaos — seed {}, {} faults over {} event hours ({first} .. {last}) at {speed:.0}x, Redis {url}",
         a.seed,
@@ -193,7 +196,6 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let mem = RedisMemory::connect(mem_cfg).context("driver's store connection")?;
     // The local exchange (docs/LIVE.md §1) with the websocket faults as its own plan; its
     // speed makes the recording outlast the run (1.6 × --wall of wall time).
-    let mut args = args;
     let mut exchange_info = serde_json::Value::Null;
     let (mut exchange, ob_plan) = if a.no_exchange {
         (None, Vec::new())
@@ -250,7 +252,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             bar.set_position((progress.max(0) / 1000) as u64);
         }
         polls += 1;
-        if let Some(x) = exchange.as_ref().filter(|_| polls % 4 == 0) {
+        if let Some(x) = exchange.as_ref().filter(|_| polls.is_multiple_of(4)) {
             let health = mem
                 .get(
                     dolphin_store::schema::DOLPHIN_FEATURES,

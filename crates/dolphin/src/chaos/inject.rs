@@ -23,6 +23,12 @@ pub fn inject(kind: FaultKind, redis: &mut RedisProc, serve: &mut ServeProc) -> 
             Ok(()) => format!("serve pid {:?} SIGSTOPped", serve.pid()),
             Err(e) => format!("SIGSTOP failed: {e}"),
         },
+        FaultKind::RedisAndServeKill => {
+            redis.kill();
+            let pid = serve.pid();
+            serve.kill();
+            format!("redis-server SIGKILLed, then serve pid {pid:?} SIGKILLed")
+        }
     }
 }
 
@@ -41,6 +47,10 @@ pub fn end(
             .map(|_| "restarted from the older RDB snapshot"),
         FaultKind::ServeKill => serve.start().map(|_| "serve started again"),
         FaultKind::ServePause => serve.signal("CONT").map(|_| "SIGCONT"),
+        FaultKind::RedisAndServeKill => serve
+            .start()
+            .and_then(|()| redis.restart())
+            .map(|_| "serve started again, then Redis on its AOF"),
     }
 }
 

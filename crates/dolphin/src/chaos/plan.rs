@@ -28,6 +28,10 @@ pub enum FaultKind {
     /// was unreadable; at most `hold_ms`), then restart it on its AOF: the store is down
     /// across the date change, the day is HIBERNATE.
     RedisDateChange,
+    /// Overlapping faults (`--overlap`): SIGKILL `redis-server`, then SIGKILL serve while the
+    /// store is down; after `hold_ms` serve is started first (its store probe retries while
+    /// Redis comes back), then Redis on its AOF.
+    RedisAndServeKill,
 }
 
 /// How long before the date change a [`FaultKind::RedisDateChange`] kills Redis (event time):
@@ -54,6 +58,7 @@ impl FaultKind {
             FaultKind::ServeKill => "serve_kill",
             FaultKind::ServePause => "serve_pause",
             FaultKind::RedisDateChange => "redis_date_change",
+            FaultKind::RedisAndServeKill => "redis_serve_kill",
         }
     }
 
@@ -63,7 +68,7 @@ impl FaultKind {
     pub fn bound_ms(self) -> u64 {
         match self {
             FaultKind::RedisKill | FaultKind::RedisOldRdb | FaultKind::RedisDateChange => 30_000,
-            FaultKind::ServeKill => 60_000,
+            FaultKind::ServeKill | FaultKind::RedisAndServeKill => 60_000,
             FaultKind::ServePause => 15_000,
         }
     }
@@ -87,9 +92,28 @@ pub struct PlannedFault {
 /// before it (a lost daily result must be written again) — unless `date_change` asks for a
 /// [`FaultKind::RedisDateChange`] too: that one takes a drawn date change, the other faults
 /// keep [`CLEAR_BEFORE_MS`] before and 2 h after it clear, and the old-RDB restarts are drawn like the rest.
-pub fn plan(seed: u64, n: usize, span_ms: i64, date_change: bool) -> Vec<PlannedFault> {
+///
+/// `overlap` adds one [`FaultKind::RedisAndServeKill`] (its own random stream; outside the
+/// date change's window).
+pub fn plan(
+    seed: u64,
+    n: usize,
+    span_ms: i64,
+    date_change: bool,
+    overlap: bool,
+) -> Vec<PlannedFault> {
     let days = span_ms / DAY_MS;
     let mut faults = plan_serve(seed, n, span_ms, !(date_change && days >= 2));
+    if overlap {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x007e_71a9);
+        faults.push(PlannedFault {
+            kind: FaultKind::RedisAndServeKill,
+            at_event_ms: rng.random_range(span_ms / 20..span_ms * 9 / 10),
+            hold_ms: rng.random_range(500..3_000),
+            rdb_lead_ms: 0,
+        });
+        faults.sort_by_key(|f| f.at_event_ms);
+    }
     if date_change && days >= 2 {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xda7e_c4a9);
         let boundary = rng.random_range(1..days) * DAY_MS;
@@ -137,7 +161,7 @@ fn plan_serve(seed: u64, n: usize, span_ms: i64, rdb_across: bool) -> Vec<Planne
                 FaultKind::RedisKill | FaultKind::RedisOldRdb | FaultKind::RedisDateChange => {
                     rng.random_range(500..4_000)
                 }
-                FaultKind::ServeKill => rng.random_range(200..2_000),
+                FaultKind::ServeKill | FaultKind::RedisAndServeKill => rng.random_range(200..2_000),
                 FaultKind::ServePause => rng.random_range(1_000..6_000),
             };
             let mut rdb_lead_ms = if kind == FaultKind::RedisOldRdb {
@@ -174,9 +198,9 @@ mod tests {
     #[test]
     fn a_seed_is_one_plan_and_every_kind_appears() {
         let span = 48 * 3_600_000;
-        let a = plan(7, 8, span, false);
-        let b = plan(7, 8, span, false);
-        let c = plan(8, 8, span, false);
+        let a = plan(7, 8, span, false, false);
+        let b = plan(7, 8, span, false, false);
+        let c = plan(8, 8, span, false, false);
         let key = |p: &[PlannedFault]| {
             p.iter()
                 .map(|f| (f.kind, f.at_event_ms, f.hold_ms, f.rdb_lead_ms))
@@ -199,8 +223,14 @@ mod tests {
     fn the_date_change_outage_has_its_window_to_itself() {
         let span = 48 * 3_600_000;
         for seed in 0..20 {
-            let p = plan(seed, 8, span, true);
-            assert_eq!(p.len(), 9);
+            let p = plan(seed, 8, span, true, true);
+            assert_eq!(p.len(), 10);
+            assert_eq!(
+                p.iter()
+                    .filter(|f| f.kind == FaultKind::RedisAndServeKill)
+                    .count(),
+                1
+            );
             let d: Vec<_> = p
                 .iter()
                 .filter(|f| f.kind == FaultKind::RedisDateChange)
@@ -219,7 +249,7 @@ mod tests {
             }
         }
         // One day: no date change inside the run, no such fault; the plan is the plain one.
-        let one = plan(5, 4, 24 * 3_600_000, true);
+        let one = plan(5, 4, 24 * 3_600_000, true, false);
         assert!(one.iter().all(|f| f.kind != FaultKind::RedisDateChange));
     }
 }
