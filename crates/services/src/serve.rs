@@ -276,6 +276,7 @@ pub async fn serve_with_store(
     let inputs = AcbInputs {
         indicators: opts.indicators.clone(),
         funding: opts.funding.clone(),
+        days: files.clone(),
     };
     sup.add(
         AcbProcessor::NAME,
