@@ -86,7 +86,10 @@ fn plan_rows(opts: &ServeOptions, data_line: &str, factor_dates: usize) -> Vec<P
         PlanRow {
             service: "ob_stream".into(),
             enabled: opts.ob_task.is_some(),
-            cadence: cad(&s.ob_stream.cadence),
+            cadence: match &opts.ob_task {
+                Some(_) => "its own websocket clock; the slot checks it every 1m".into(),
+                None => cad(&s.ob_stream.cadence),
+            },
             retry: s.ob_stream.retry,
             inputs: match &opts.ob_task {
                 Some(t) => vec![
