@@ -6,15 +6,18 @@
 //! `chaos.json`, prints the fault table and checks the outcome; non-zero exit on failure.
 
 use crate::chaos::checks::{self, Check};
-use crate::chaos::plan::{FaultKind, PlannedFault, plan};
+use crate::chaos::exchange_proc::ExchangeProc;
+use crate::chaos::inject::{self, FailSafeWatch};
+use crate::chaos::ob_faults::ObWatch;
+use crate::chaos::plan::{FaultKind, plan};
 use crate::chaos::redis_proc::RedisProc;
+use crate::chaos::report::{Event, FaultRecord, print_table};
 use crate::chaos::serve_proc::ServeProc;
 use crate::paths::{repo_path, sample_days};
 use anyhow::{Context, bail};
 use dolphin_core::UtcDate;
 use dolphin_store::{RedisConfig, RedisMemory, SystemMemory};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -58,34 +61,25 @@ pub struct Args {
     /// Run directory: chaos.json, serve/ (the serve run), redis/, logs/.
     #[arg(long, default_value = "out/chaos")]
     out: PathBuf,
-}
-
-/// One injected fault and its recovery, as `chaos.json` lists it.
-#[derive(Debug, Clone, Serialize)]
-struct FaultRecord {
-    n: usize,
-    kind: FaultKind,
-    planned: PlannedFault,
-    /// Trader's event time when injected (ISO), and as ms since the first 00:00.
-    injected_at_event: String,
-    injected_event_ms: i64,
-    injected_wall_ms: u64,
-    /// End of the fault (server restarted, process started again, SIGCONT).
-    ended_wall_ms: Option<u64>,
-    /// First progress of the trader past the injection point.
-    recovered_wall_ms: Option<u64>,
-    /// From the end of the fault to recovery.
-    recovery_ms: Option<u64>,
-    bound_ms: u64,
-    ok: bool,
-    detail: String,
-}
-
-/// Anything else that happened (crash restarts of serve, snapshots).
-#[derive(Debug, Clone, Serialize)]
-struct Event {
-    wall_ms: u64,
-    what: String,
+    /// Websocket faults (alternating `ws_drop`, `feed_stall`) in the local exchange's plan;
+    /// 0 = the exchange and serve's OB stream still run, without faults.
+    #[arg(long, default_value_t = 2)]
+    ob_faults: usize,
+    /// Depth captures the local exchange replays. Default: `../shared/data/depth`'s two, else
+    /// the shipped 30-second cut (data/sample/ob/depth).
+    #[arg(long, value_delimiter = ',')]
+    captures: Vec<PathBuf>,
+    /// No store outage across a date change (with two days or more the plan has one by
+    /// default: Redis down from 10 event minutes before a date change until serve has begun
+    /// the new date fail-safe).
+    #[arg(long)]
+    no_date_change: bool,
+    /// Add overlapping faults: serve SIGKILLed while Redis is down (`redis_serve_kill`).
+    #[arg(long)]
+    overlap: bool,
+    /// No local exchange and no OB stream (serve as before the websocket faults).
+    #[arg(long, conflicts_with = "ob_faults")]
+    no_exchange: bool,
 }
 
 enum Phase {
@@ -165,21 +159,30 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if let Some(m) = &a.mc {
         args.extend(["--mc".into(), m.display().to_string()]);
     }
+    let mut services_yml = String::new();
     if a.mc_refresh_days > 0 {
-        let services_yml = a.out.join("services.yml");
-        std::fs::write(
-            &services_yml,
-            format!(
-                "mc_refresh_days: {}\nmc_refresh_paths: 24\n",
-                a.mc_refresh_days
-            ),
-        )?;
-        args.extend([
-            "--services-config".into(),
-            services_yml.display().to_string(),
-        ]);
+        services_yml.push_str(&format!(
+            "mc_refresh_days: {}\nmc_refresh_paths: 24\n",
+            a.mc_refresh_days
+        ));
     }
-    let faults = plan(a.seed, a.faults, span_ms);
+    if !a.no_exchange {
+        // The captures are another market and day than the replay: their depth quality and
+        // fill probability say nothing about it; Cat3 reads the book's health only.
+        services_yml.push_str("ob_quality: false\n");
+    }
+    let date_change = !a.no_date_change && n_days >= 2;
+    if date_change {
+        // The store outage across a date change: each Redis call of serve gives up after
+        // 200 ms instead of 2 s, so the trader reaches the date change in well under a minute.
+        services_yml.push_str("store_retry_budget_ms: 200\n");
+    }
+    if !services_yml.is_empty() {
+        let path = a.out.join("services.yml");
+        std::fs::write(&path, services_yml)?;
+        args.extend(["--services-config".into(), path.display().to_string()]);
+    }
+    let faults = plan(a.seed, a.faults, span_ms, !a.no_date_change, a.overlap);
     println!(
         "DOLPHIN chaos — seed {}, {} faults over {} event hours ({first} .. {last}) at {speed:.0}x, Redis {url}",
         a.seed,
@@ -191,6 +194,22 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     mem_cfg.connect_timeout = Duration::from_millis(300);
     mem_cfg.response_timeout = Duration::from_millis(500);
     let mem = RedisMemory::connect(mem_cfg).context("driver's store connection")?;
+    // The local exchange (docs/LIVE.md §1) with the websocket faults as its own plan; its
+    // speed makes the recording outlast the run (1.6 × --wall of wall time).
+    let mut exchange_info = serde_json::Value::Null;
+    let (mut exchange, ob_plan) = if a.no_exchange {
+        (None, Vec::new())
+    } else {
+        // The store outage across a date change adds up to a minute and a half.
+        let coverage_s = a.wall * 16 / 10 + if date_change { 90 } else { 0 };
+        let (x, plan, info) =
+            ExchangeProc::for_run(&exe, &a.captures, a.seed, a.ob_faults, coverage_s, &a.out)?;
+        exchange_info = info;
+        args.extend(["--exchange-url".into(), x.url.clone()]);
+        (Some(x), plan)
+    };
+    let mut ob_watch = ObWatch::new(&ob_plan);
+    let mut polls = 0u64;
     let mut serve = ServeProc::new(exe.clone(), args, a.out.join("logs/serve.out"));
     let t0 = first.start_ms();
     let started = Instant::now();
@@ -209,6 +228,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let mut events: Vec<Event> = Vec::new();
     let mut next = 0usize;
     let mut phase = Phase::Waiting;
+    let mut fail_safe: Option<FailSafeWatch> = None;
     // The RDB fault whose snapshot has been taken (index into `faults`).
     let mut snapshot_for: Option<usize> = None;
     let mut progress: i64 = 0;
@@ -230,6 +250,34 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         {
             progress = (ts * 1000.0) as i64 - t0;
             bar.set_position((progress.max(0) / 1000) as u64);
+        }
+        polls += 1;
+        if let Some(x) = exchange.as_ref().filter(|_| polls.is_multiple_of(4)) {
+            let health = mem
+                .get(
+                    dolphin_store::schema::DOLPHIN_FEATURES,
+                    dolphin_live::KEY_OB_HEALTH,
+                )
+                .ok()
+                .flatten()
+                .and_then(|j| serde_json::from_str::<dolphin_live::ObHealthValue>(&j).ok());
+            let active = match phase {
+                Phase::Waiting => None,
+                // Its whole length and its own bound count against the websocket fault's.
+                _ => records.last().map(|r| {
+                    (
+                        format!("{} {}", r.n, r.kind.name()),
+                        r.planned.hold_ms + r.bound_ms,
+                    )
+                }),
+            };
+            ob_watch.poll(
+                x.offset_ms(),
+                health.as_ref(),
+                active,
+                wall_ms(now),
+                &dolphin_services::schedule::iso(t0 + progress),
+            );
         }
         if let Some(st) = serve.exited()? {
             if st.success() {
@@ -275,21 +323,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     continue;
                 }
                 bar.set_message(format!("fault {}: {}", next + 1, f.kind.name()));
-                let detail = match f.kind {
-                    FaultKind::RedisKill | FaultKind::RedisOldRdb => {
-                        redis.kill();
-                        "redis-server SIGKILLed".to_string()
-                    }
-                    FaultKind::ServeKill => {
-                        let pid = serve.pid();
-                        serve.kill();
-                        format!("serve pid {pid:?} SIGKILLed")
-                    }
-                    FaultKind::ServePause => match serve.signal("STOP") {
-                        Ok(()) => format!("serve pid {:?} SIGSTOPped", serve.pid()),
-                        Err(e) => format!("SIGSTOP failed: {e}"),
-                    },
-                };
+                let detail = inject::inject(f.kind, &mut redis, &mut serve);
+                if f.kind == FaultKind::RedisDateChange {
+                    fail_safe = Some(FailSafeWatch::new(&serve_out));
+                }
                 records.push(FaultRecord {
                     n: next + 1,
                     kind: f.kind,
@@ -309,18 +346,23 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 };
             }
             Phase::Holding { until } => {
-                if now < until {
+                let rec = records.last_mut().expect("a fault is held");
+                if let Some(w) = fail_safe.as_mut() {
+                    // Held until serve has begun the new date fail-safe (or the deadline).
+                    match w.poll() {
+                        Some(date) => rec
+                            .detail
+                            .push_str(&format!("; serve began {date} fail-safe (HIBERNATE)")),
+                        None if now < until => continue,
+                        None => rec
+                            .detail
+                            .push_str("; no fail-safe day seen before the deadline"),
+                    }
+                    fail_safe = None;
+                } else if now < until {
                     continue;
                 }
-                let rec = records.last_mut().expect("a fault is held");
-                let res = match rec.kind {
-                    FaultKind::RedisKill => redis.restart().map(|_| "restarted on its AOF"),
-                    FaultKind::RedisOldRdb => redis
-                        .restart_from_snapshot()
-                        .map(|_| "restarted from the older RDB snapshot"),
-                    FaultKind::ServeKill => serve.start().map(|_| "serve started again"),
-                    FaultKind::ServePause => serve.signal("CONT").map(|_| "SIGCONT"),
-                };
+                let res = inject::end(rec.kind, &mut redis, &mut serve);
                 match res {
                     Ok(what) => rec.detail.push_str(&format!("; {what}")),
                     Err(e) => rec
@@ -337,7 +379,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 if progress > rec.injected_event_ms {
                     rec.recovered_wall_ms = Some(wall_ms(now));
                     rec.recovery_ms = Some(waited);
-                    rec.ok = waited <= rec.bound_ms;
+                    rec.ok = waited <= rec.bound_ms
+                        && (rec.kind != FaultKind::RedisDateChange
+                            || rec.detail.contains("fail-safe (HIBERNATE)"));
                 } else if waited > rec.bound_ms * 2 {
                     rec.detail.push_str("; no progress within twice the bound");
                 } else {
@@ -373,6 +417,31 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             records.iter().filter(|r| r.ok).count()
         ),
     });
+    let ob = &ob_watch.records;
+    verdicts.push(Check {
+        name: "websocket faults recovered within their bound (OB stream's report)",
+        ok: ob.iter().all(|r| r.ok),
+        detail: format!(
+            "{}/{} reached, {} recovered within bound{}",
+            ob.iter().filter(|r| r.injected_wall_ms.is_some()).count(),
+            ob.len(),
+            ob.iter().filter(|r| r.ok).count(),
+            if exchange.is_none() {
+                " (no exchange)"
+            } else {
+                ""
+            }
+        ),
+    });
+    if let Some(x) = exchange.as_mut()
+        && !x.alive()
+    {
+        events.push(Event {
+            wall_ms: wall_ms(Instant::now()),
+            what: "dolphin exchange exited before the end of the run (logs/exchange.out)".into(),
+        });
+    }
+    drop(exchange);
     if serve_ok {
         if !redis.alive() {
             redis.restart()?;
@@ -395,13 +464,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         "wall_s": wall.as_secs_f64(),
         "pass": pass,
         "faults": records,
+        "exchange": exchange_info,
+        "ob_faults": ob_watch.records,
         "events": events,
         "checks": verdicts,
     });
     let mut bytes = serde_json::to_vec_pretty(&report)?;
     bytes.push(b'\n');
     dolphin_runtime::report::write_atomic(&a.out.join("chaos.json"), &bytes)?;
-    print_table(&records, &verdicts, wall, &a.out);
+    print_table(&records, &ob_watch.records, &verdicts, wall, &a.out);
     if !pass {
         bail!(
             "chaos run failed (seed {}): see {}",
@@ -410,38 +481,4 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-fn print_table(records: &[FaultRecord], checks: &[Check], wall: Duration, out: &std::path::Path) {
-    println!(
-        "{:>3}  {:<14} {:<22} {:>8} {:>10} {:>9}  ok",
-        "#", "fault", "at (event time)", "hold ms", "recovery", "bound"
-    );
-    for r in records {
-        println!(
-            "{:>3}  {:<14} {:<22} {:>8} {:>10} {:>9}  {}",
-            r.n,
-            r.kind.name(),
-            r.injected_at_event,
-            r.planned.hold_ms,
-            r.recovery_ms
-                .map_or("-".into(), |m| format!("{:.2} s", m as f64 / 1000.0)),
-            format!("{} s", r.bound_ms / 1000),
-            if r.ok { "yes" } else { "NO" }
-        );
-    }
-    println!();
-    for c in checks {
-        println!(
-            "[{}] {}: {}",
-            if c.ok { "ok" } else { "FAIL" },
-            c.name,
-            c.detail
-        );
-    }
-    println!(
-        "wall {:.1} s; report {}",
-        wall.as_secs_f64(),
-        out.join("chaos.json").display()
-    );
 }

@@ -81,7 +81,7 @@ fn service_config(a: &Args) -> anyhow::Result<ObStreamConfig> {
 }
 
 /// `http://h:p` → `ws://h:p`, `https://…` → `wss://…`.
-fn ws_of(rest: &str) -> anyhow::Result<String> {
+pub(crate) fn ws_of(rest: &str) -> anyhow::Result<String> {
     if let Some(r) = rest.strip_prefix("http://") {
         Ok(format!("ws://{r}"))
     } else if let Some(r) = rest.strip_prefix("https://") {
@@ -92,7 +92,7 @@ fn ws_of(rest: &str) -> anyhow::Result<String> {
 }
 
 /// Trading perpetuals listed by the exchange's `exchangeInfo`.
-async fn listed_symbols(rest: &str) -> anyhow::Result<Vec<String>> {
+pub(crate) async fn listed_symbols(rest: &str) -> anyhow::Result<Vec<String>> {
     let url = format!("{rest}/fapi/v1/exchangeInfo");
     let body: serde_json::Value = reqwest::get(&url)
         .await

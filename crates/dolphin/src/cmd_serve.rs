@@ -59,6 +59,17 @@ pub struct Args {
     api: bool,
     #[command(flatten)]
     api_server: crate::cmd_api::ServerArgs,
+    /// Run the OB stream service (docs/LIVE.md §2) in the `ob_stream` slot against this
+    /// exchange's REST base (e.g. the local exchange `http://127.0.0.1:PORT`; the websocket is
+    /// the same host); the watchdog's Cat3 then reads its book health. Off without it.
+    #[arg(long)]
+    exchange_url: Option<String>,
+    /// Symbols of the OB stream (default: every trading perpetual the exchange lists).
+    #[arg(long, value_delimiter = ',', requires = "exchange_url")]
+    ob_symbols: Vec<String>,
+    /// OB stream settings (YAML of `ObStreamConfig`: depth_stream, stale_after_ms, backoff, …).
+    #[arg(long, requires = "exchange_url")]
+    ob_config: Option<PathBuf>,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -95,7 +106,23 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         funding: a.funding.clone(),
         mc: a.mc.clone(),
         out: a.out.clone(),
+        ob_task: None,
     };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let mut opts = opts;
+    if let Some(url) = &a.exchange_url {
+        opts.ob_task = Some(
+            rt.block_on(crate::ob_task::ob_task(
+                url,
+                &a.ob_symbols,
+                a.ob_config.as_deref(),
+            ))
+            .context("--exchange-url")?,
+        );
+    }
     if a.dry_run {
         let plan = dolphin_services::dry_run(&opts).context("dry run failed")?;
         println!("DOLPHIN serve — plan (dry run: nothing started)");
@@ -121,10 +148,6 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     dolphin_services::logging::init(&a.out)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
     let stop = Arc::new(AtomicBool::new(false));
     {
         let flag = stop.clone();
@@ -135,8 +158,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         });
     }
     // One store for the services and, with --api, for the API in the same process.
-    let store = dolphin_services::connect_store(&opts.store, &opts.services.store_probe.retry)
-        .context("serve failed")?;
+    let store =
+        dolphin_services::connect_store(&opts.store, &opts.services).context("serve failed")?;
     let api = if a.api {
         Some(crate::cmd_api::start_in_process(
             &a.api_server,

@@ -17,6 +17,7 @@ mod cmd_sweep;
 mod cmd_top;
 mod cmd_worker;
 mod inputs;
+mod ob_task;
 #[cfg(feature = "nautilus")]
 mod paper_out;
 mod paths;

@@ -1,6 +1,9 @@
-//! The short chaos run (issue 14 item 3, docs/CHAOS.md): `dolphin chaos` over one sample day
-//! with a real `redis-server` and one fault of each kind, in about a minute. Needs
-//! redis-server and redis-cli (skipped with a note where they are absent; CI installs them).
+//! The short chaos run (issue 14 item 3, docs/CHAOS.md): `dolphin chaos` over two sample days
+//! with a real `redis-server` and a real `dolphin exchange` (the shipped 30 s depth cut, or
+//! `../shared/data/depth`), one fault of each kind — Redis kill, old RDB, serve kill, serve
+//! pause, the store down across the date change (the second day fail-safe HIBERNATE), a
+//! websocket drop and a feed stall — in about two minutes. Needs redis-server and redis-cli
+//! (skipped with a note where they are absent; CI installs them).
 
 use dolphin_store::testkit::require_redis;
 use std::path::PathBuf;
@@ -21,11 +24,11 @@ fn short_chaos_run_loses_nothing_and_equals_the_traced_backtest() {
         .args([
             "chaos",
             "--hours",
-            "24",
+            "48",
             "--from",
             "2025-05-07",
             "--wall",
-            "50",
+            "60",
         ])
         .args(["--faults", "4", "--seed", "11", "--out"])
         .arg(&out)
@@ -39,7 +42,15 @@ fn short_chaos_run_loses_nothing_and_equals_the_traced_backtest() {
         String::from_utf8_lossy(&o.stderr)
     );
     // The fault table names every kind.
-    for kind in ["redis_kill", "redis_old_rdb", "serve_kill", "serve_pause"] {
+    for kind in [
+        "redis_kill",
+        "redis_old_rdb",
+        "serve_kill",
+        "serve_pause",
+        "redis_date_change",
+        "ws_drop",
+        "feed_stall",
+    ] {
         assert!(stdout.contains(kind), "{kind} not in the table:\n{stdout}");
     }
     let report: serde_json::Value =
@@ -47,12 +58,46 @@ fn short_chaos_run_loses_nothing_and_equals_the_traced_backtest() {
     assert_eq!(report["pass"], true);
     assert_eq!(report["seed"], 11);
     let faults = report["faults"].as_array().unwrap();
-    assert_eq!(faults.len(), 4);
+    assert_eq!(faults.len(), 5);
     for f in faults {
         let rec = f["recovery_ms"].as_u64().expect("recovered");
         assert!(rec <= f["bound_ms"].as_u64().unwrap(), "{f}");
         assert!(f["ended_wall_ms"].as_u64().unwrap() >= f["injected_wall_ms"].as_u64().unwrap());
     }
+    // The websocket faults: the OB stream reported each (a reconnect, a gap and a resync)
+    // and was in sync and publishing again within its bound.
+    let ob = report["ob_faults"].as_array().unwrap();
+    assert_eq!(ob.len(), 2, "{report}");
+    for f in ob {
+        assert_eq!(f["ok"], true, "{f}");
+        assert!(f["recovery_ms"].as_u64().unwrap() <= f["bound_ms"].as_u64().unwrap());
+        let seen = f["observed"].as_str().unwrap();
+        assert!(seen.contains("resyncs +"), "{f}");
+        if f["kind"] == "ws_drop" {
+            assert!(
+                seen.contains("reconnects +") || seen.contains("restarted"),
+                "{f}"
+            );
+        }
+    }
+    assert!(
+        report["exchange"]["faults"]
+            .as_str()
+            .unwrap()
+            .contains("disconnect@")
+    );
+    // The store was down across the date change: serve began 2025-05-08 fail-safe.
+    let outage = faults
+        .iter()
+        .find(|f| f["kind"] == "redis_date_change")
+        .unwrap();
+    assert!(
+        outage["detail"]
+            .as_str()
+            .unwrap()
+            .contains("serve began 2025-05-08 fail-safe"),
+        "{outage}"
+    );
     let checks = report["checks"].as_array().unwrap();
     for name in [
         "days.jsonl: every date once",
@@ -67,9 +112,25 @@ fn short_chaos_run_loses_nothing_and_equals_the_traced_backtest() {
             .unwrap_or_else(|| panic!("check {name} missing: {report}"));
         assert_eq!(c["ok"], true, "{c}");
     }
-    // The day's result is real: 2025-05-07 has trades in the sample, and the run's trade log
-    // is the traced backtest's, byte for byte.
     let serve = out.join("serve");
+    let postures: Vec<serde_json::Value> = std::fs::read_to_string(serve.join("posture.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(postures.len(), 2);
+    assert_eq!(postures[1]["date"], "2025-05-08");
+    assert_eq!(postures[1]["posture"], "HIBERNATE");
+    assert_eq!(postures[1]["source"], "fail_safe");
+    let days: Vec<serde_json::Value> = std::fs::read_to_string(serve.join("days.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(days[1]["date"], "2025-05-08");
+    assert_eq!(days[1]["posture"], "HIBERNATE");
+    // The first day's result is real: 2025-05-07 has trades in the sample, and the run's trade
+    // log is the traced backtest's, byte for byte (the fail-safe day included).
     let trades = std::fs::read_to_string(serve.join("trades.jsonl")).unwrap();
     assert!(trades.lines().count() >= 3, "{trades}");
     assert_eq!(
@@ -86,6 +147,6 @@ fn short_chaos_run_loses_nothing_and_equals_the_traced_backtest() {
             )
         })
         .collect();
-    assert_eq!(plan.len(), 4);
+    assert_eq!(plan.len(), 5);
     assert!(plan.windows(2).all(|w| w[0].1 <= w[1].1));
 }

@@ -128,6 +128,28 @@ pub struct ObHealthValue {
     /// Applied diffs checked against bookTicker (SPEC §7) and the mismatches among them.
     pub ticker_checked: u64,
     pub ticker_mismatches: u64,
+    /// Wall clock (Unix ms) when this report was written: the service's own liveness (it
+    /// writes at least once a second while it runs, also when no message arrives).
+    #[serde(default)]
+    pub wall_ms: i64,
+    /// Wall clock (Unix ms) of the newest market message; 0 = none yet. `wall_ms −
+    /// last_message_wall_ms` is how long the feed has been silent — a stalled feed sends no
+    /// event time, so its staleness is measured on the wall clock (docs/SERVICES.md, Cat3).
+    #[serde(default)]
+    pub last_message_wall_ms: i64,
+    /// Wall clock (Unix ms) of the newest feature dict written to a shard map; 0 = none yet.
+    #[serde(default)]
+    pub last_publish_wall_ms: i64,
+    /// Wall time from losing the connection to the last reconnect, ms (0 = none yet).
+    #[serde(default)]
+    pub last_reconnect_wait_ms: u64,
+}
+
+/// Unix milliseconds of the wall clock now.
+pub fn wall_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 #[cfg(test)]

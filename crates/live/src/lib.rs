@@ -25,6 +25,8 @@ pub mod wire;
 pub use bars::{LiveBar, LiveBarBuilder};
 pub use config::ObStreamConfig;
 pub use error::LiveError;
-pub use feature_value::{HEARTBEAT_NAME, KEY_OB_HEALTH, ObFeatureValue, ObHealthValue};
+pub use feature_value::{
+    HEARTBEAT_NAME, KEY_OB_HEALTH, ObFeatureValue, ObHealthValue, wall_now_ms,
+};
 pub use service::{ObStreamStatus, StatusCell, run_ob_stream, run_ob_stream_with_status};
 pub use store_provider::StoreObProvider;

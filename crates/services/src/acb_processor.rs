@@ -14,7 +14,8 @@
 //! as they arrive, so at 00:00 beta is 0 (unknown, SPEC §5) until the 10th scan; the threshold
 //! is the 60th percentile of every date's w750 known by then. The w750 history is kept in
 //! `DOLPHIN_FEATURES["acb_w750"]` with the time each became known, so a restarted processor
-//! picks up exactly what it knew.
+//! picks up exactly what it knew; dates the store lost (a restore from an older snapshot) are
+//! rebuilt from the replay's day files (`crate::w750_rebuild`).
 
 use crate::error::ServiceError;
 use crate::schedule::{Cadence, EventMs};
@@ -44,6 +45,8 @@ pub struct W750Known {
 pub struct AcbInputs {
     pub indicators: Option<PathBuf>,
     pub funding: Option<PathBuf>,
+    /// The replay's day files: a w750 the store lost is rebuilt from them (w750_rebuild.rs).
+    pub days: Vec<(UtcDate, PathBuf)>,
 }
 
 pub struct AcbProcessor {
@@ -81,6 +84,10 @@ impl AcbProcessor {
                 dolphin_store::schema::from_json(DOLPHIN_FEATURES, KEY_ACB_W750, &json)?;
             w750 = all.into_iter().filter(|(_, k)| k.known_ms <= t).collect();
         }
+        let rebuilt = crate::w750_rebuild::rebuild_missing(&mut w750, &inputs.days, t);
+        if !rebuilt.is_empty() {
+            tracing::warn!(dates = ?rebuilt, "w750 history missing from the store: rebuilt from the day files");
+        }
         let seq = match ctx.store.get(DOLPHIN_FEATURES, KEY_ACB_BOOST)? {
             Some(json) => match serde_json::from_str::<AcbBoostValue>(&json)
                 .ok()
@@ -113,7 +120,7 @@ impl AcbProcessor {
             trigger: Some(t),
             last: None,
             seq,
-            w750_dirty: false,
+            w750_dirty: !rebuilt.is_empty(),
         })
     }
 

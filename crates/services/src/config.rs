@@ -117,6 +117,21 @@ pub struct ServicesConfig {
     /// The watchdog's Cat3: read OB health from the shard maps (off when no OB stream runs;
     /// the sensor then counts as not installed, see docs/SERVICES.md).
     pub ob_required: bool,
+    /// With the OB stream running (`dolphin serve --exchange-url`): the book is stale for the
+    /// watchdog's Cat3 when its newest message (or the service's health) is older than this,
+    /// wall ms (a stalled feed has no event time; docs/SERVICES.md, Watchdog).
+    pub ob_stale_wall_ms: u64,
+    /// The OB stream's first run waits at most this long (wall ms) for every book to be in
+    /// sync before the watchdog's first reading.
+    pub ob_ready_wait_ms: u64,
+    /// With the OB stream running: Cat3 takes depth quality and fill probability from the
+    /// shard maps (B §11.2). `false` reads only the book's health (fresh = 1.0, stale = 0.5):
+    /// for a feed that is not the replayed market's (the chaos run's 2024 captures).
+    pub ob_quality: bool,
+    /// How long one Redis call retries on its own before it fails, ms (0 = the store's
+    /// default, 2 s). The chaos run shortens it so that an outage costs the trader less
+    /// wall time per call.
+    pub store_retry_budget_ms: u64,
     /// Circuit-breaker limits (S §14); all off by default, as in the champion.
     pub circuit_breaker: dolphin_risk::CircuitBreakerConfig,
 }
@@ -144,6 +159,10 @@ impl Default for ServicesConfig {
             mc_refresh_days: 0,
             mc_refresh_paths: 200,
             ob_required: false,
+            ob_stale_wall_ms: 5_000,
+            ob_ready_wait_ms: 4_000,
+            ob_quality: true,
+            store_retry_budget_ms: 0,
             circuit_breaker: dolphin_risk::CircuitBreakerConfig::default(),
         }
     }

@@ -4,8 +4,8 @@
 //!   clock ([`schedule`]), with heartbeats, timeouts, retries with backoff and restarts
 //!   ([`config`] holds the S §11 figures).
 //! * Services: [`store_probe`], [`factors_http`] (external factors over HTTP), [`acb_processor`]
-//!   (B §16.1), [`watchdog`] (B §16.3), [`mc_flow`] (B §16.4); the OB stream slot is the live
-//!   engineer's service.
+//!   (B §16.1), [`watchdog`] (B §16.3), [`mc_flow`] (B §16.4); [`ob_slot`] runs the OB stream
+//!   service the binary hands in (`dolphin serve --exchange-url`), [`ob_health`] is its Cat3.
 //! * [`trader`] — the replay trader on [`trader_core`], every provider wired from the store
 //!   ([`pending_acb`]), state and results persisted ([`persistence`]), every decision traced
 //!   ([`traces`], [`run_files`]); [`traced_replay`] is `dolphin backtest` driven by those traces.
@@ -19,6 +19,8 @@ pub mod factors_http;
 pub mod json_text;
 pub mod logging;
 pub mod mc_flow;
+pub mod ob_health;
+pub mod ob_slot;
 pub mod pending_acb;
 pub mod persistence;
 pub mod plan;
@@ -33,10 +35,12 @@ pub mod traced_replay;
 pub mod traces;
 pub mod trader;
 pub mod trader_core;
+pub mod w750_rebuild;
 pub mod watchdog;
 
 pub use config::{RetryPolicy, ServiceSpec, ServicesConfig};
 pub use error::ServiceError;
+pub use ob_slot::ObTask;
 pub use plan::dry_run;
 pub use serve::{
     Mode, PlanRow, ServeOptions, ServeReport, StoreSpec, connect_store, serve, serve_with_store,

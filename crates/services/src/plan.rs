@@ -15,7 +15,7 @@ use crate::watchdog::Watchdog;
 pub fn dry_run(opts: &ServeOptions) -> Result<Vec<PlanRow>, ServiceError> {
     check_champion(&opts.config)?;
     opts.services.validate()?;
-    connect_store(&opts.store, &opts.services.store_probe.retry)?;
+    connect_store(&opts.store, &opts.services)?;
     let mut data_line = "live data".to_string();
     if let Mode::Replay { dir, from, to, .. } = &opts.mode {
         let files = replay_files(dir, *from, *to)?;
@@ -85,10 +85,25 @@ fn plan_rows(opts: &ServeOptions, data_line: &str, factor_dates: usize) -> Vec<P
         },
         PlanRow {
             service: "ob_stream".into(),
-            enabled: false,
-            cadence: cad(&s.ob_stream.cadence),
+            enabled: opts.ob_task.is_some(),
+            cadence: match &opts.ob_task {
+                Some(_) => "its own websocket clock; the slot checks it every 1m".into(),
+                None => cad(&s.ob_stream.cadence),
+            },
             retry: s.ob_stream.retry,
-            inputs: vec!["slot for the live OB stream service (crates/live); off in replay".into()],
+            inputs: match &opts.ob_task {
+                Some(t) => vec![
+                    t.describe.clone(),
+                    format!(
+                        "Cat3 stale after {} ms of wall time without a message",
+                        s.ob_stale_wall_ms
+                    ),
+                ],
+                None => vec![
+                    "slot for the OB stream service (crates/live); off without --exchange-url"
+                        .into(),
+                ],
+            },
         },
         PlanRow {
             service: Watchdog::NAME.into(),

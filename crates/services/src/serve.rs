@@ -86,6 +86,8 @@ pub struct ServeOptions {
     pub funding: Option<PathBuf>,
     pub mc: Option<PathBuf>,
     pub out: PathBuf,
+    /// The OB stream service for the `ob_stream` slot (`--exchange-url`); `None` = off.
+    pub ob_task: Option<crate::ObTask>,
 }
 
 /// One row of the plan: a service in start order.
@@ -110,10 +112,12 @@ pub struct ServeReport {
 }
 
 /// Connects the store with the store probe's retry policy (S §11: 3 retries) and probes it.
+/// `cfg.store_retry_budget_ms` (when not 0) bounds each Redis call's own retries.
 pub fn connect_store(
     spec: &StoreSpec,
-    policy: &RetryPolicy,
+    cfg: &ServicesConfig,
 ) -> Result<Arc<dyn SystemMemory>, ServiceError> {
+    let policy = &cfg.store_probe.retry;
     let mut backoff = dolphin_store::Backoff::new(
         Duration::from_millis(policy.backoff_ms),
         Duration::from_millis(policy.backoff_max_ms),
@@ -123,6 +127,12 @@ pub fn connect_store(
         let res: Result<Arc<dyn SystemMemory>, dolphin_store::StoreError> = match spec {
             StoreSpec::Embedded => Ok(Arc::new(EmbeddedMemory::new())),
             StoreSpec::Redis(url) => RedisConfig::from_url_list(url)
+                .map(|mut c| {
+                    if cfg.store_retry_budget_ms > 0 {
+                        c.retry_budget = Duration::from_millis(cfg.store_retry_budget_ms);
+                    }
+                    c
+                })
                 .and_then(RedisMemory::connect)
                 .map(|m| Arc::new(m) as Arc<dyn SystemMemory>),
         };
@@ -193,7 +203,7 @@ fn run_id(dir: &Path, files: &[(UtcDate, PathBuf)], cfg: &SystemConfig) -> Strin
 pub async fn serve(opts: ServeOptions, stop: Arc<AtomicBool>) -> Result<ServeReport, ServiceError> {
     check_champion(&opts.config)?;
     opts.services.validate()?;
-    let store = connect_store(&opts.store, &opts.services.store_probe.retry)?;
+    let store = connect_store(&opts.store, &opts.services)?;
     serve_with_store(opts, store, stop).await
 }
 
@@ -266,6 +276,7 @@ pub async fn serve_with_store(
     let inputs = AcbInputs {
         indicators: opts.indicators.clone(),
         funding: opts.funding.clone(),
+        days: files.clone(),
     };
     sup.add(
         AcbProcessor::NAME,
@@ -275,8 +286,21 @@ pub async fn serve_with_store(
         })),
     );
     let mut ob = cfg.ob_stream.clone();
-    ob.enabled = false;
-    sup.add("ob_stream", ob, None);
+    ob.enabled = opts.ob_task.is_some();
+    let ob_live = opts.ob_task.is_some();
+    match opts.ob_task.clone() {
+        Some(task) => sup.add(
+            crate::ob_slot::ObStreamSlot::NAME,
+            ob,
+            Some(Box::new(move |ctx, t| {
+                Ok(
+                    Box::new(crate::ob_slot::ObStreamSlot::start(ctx, t, &task)?)
+                        as Box<dyn Service>,
+                )
+            })),
+        ),
+        None => sup.add(crate::ob_slot::ObStreamSlot::NAME, ob, None),
+    }
     let mut watched: Vec<&'static str> = vec![StoreProbe::NAME, AcbProcessor::NAME, TRADER];
     if mc_enabled {
         watched.push(McFlow::NAME);
@@ -301,6 +325,7 @@ pub async fn serve_with_store(
                 t,
                 watched.clone(),
                 mc_enabled,
+                ob_live,
                 &previous,
             )?) as Box<dyn Service>)
         })),
@@ -380,7 +405,7 @@ pub async fn serve_with_store(
         "files": files.iter().map(|(d, _)| d.to_string()).collect::<Vec<_>>(),
         "speed": speed,
         "run_id": run_id,
-        "layers": {"acb": true, "survival_stack": cfg.watchdog.enabled, "mc_forewarner": mc_enabled, "ob": false},
+        "layers": {"acb": true, "survival_stack": cfg.watchdog.enabled, "mc_forewarner": mc_enabled, "ob": ob_live},
         "initial_capital": trader.core.start_capital(),
         "trader": trader.stats,
         "error": outcome.as_ref().err().map(|e| e.to_string()),

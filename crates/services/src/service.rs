@@ -64,6 +64,11 @@ pub trait Service: Send {
     ) -> BoxFuture<'a, Result<Vec<BusEvent>, ServiceError>>;
     /// Reacts to an event (may make the service due); must be cheap.
     fn on_event(&mut self, _ev: &BusEvent, _t: EventMs) {}
+    /// True for a service that writes its own heartbeat (the OB stream, on the exchange's
+    /// clock): the supervisor then writes none for it.
+    fn beats_itself(&self) -> bool {
+        false
+    }
     /// A line per input for the dry-run plan.
     fn describe(&self) -> Vec<String> {
         Vec::new()

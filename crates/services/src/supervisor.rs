@@ -5,7 +5,8 @@
 //! work is due at or before the tick, in start order, each attempt under a timeout, failed
 //! attempts retried with exponential backoff, a service that exhausts its retries rebuilt
 //! (restart) up to `max_restarts` times and otherwise left down — its heartbeat then stops and
-//! the watchdog's Cat1 sees it.
+//! the watchdog's Cat1 sees it; a service that is down is built again every minute of event
+//! time (one attempt each), so that it comes back when its cause (a store outage) is gone.
 //!
 //! Lock-step (docs/SERVICES.md "One clock"): the trader calls [`Supervisor::tick`] with a bar's
 //! event time before it steps that bar, and the tick returns only when every service has done
@@ -19,6 +20,8 @@ use crate::schedule::{Cadence, EventMs};
 use crate::service::{BusEvent, Ctx, Factory, Service};
 use serde::Serialize;
 use std::time::Duration;
+
+mod revive;
 
 /// Counters of one service for `services.json`.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -51,7 +54,13 @@ struct Slot {
     beat_json: String,
     /// `dolphin_service_runs_total{service}`, taken from the recorder at the first run.
     runs_counter: Option<metrics::Counter>,
+    /// A service left down is built again once the event time reaches this (every
+    /// [`REVIVE_MS`]): a store outage must not leave the services down for good.
+    revive_at: Option<EventMs>,
 }
+
+/// Event time between two attempts to bring a service that is down back.
+pub const REVIVE_MS: EventMs = 60_000;
 
 /// The heartbeat value (S §10 `{ts, phase, ...}`; SPEC §8 adds `service` and `pid`).
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
@@ -130,6 +139,7 @@ impl Supervisor {
             beat_text: Default::default(),
             beat_json: String::with_capacity(128),
             runs_counter: None,
+            revive_at: None,
         });
     }
 
@@ -220,6 +230,7 @@ impl Supervisor {
                 s.svc
                     .as_ref()
                     .and_then(|v| v.next_due())
+                    .or(s.revive_at)
                     .is_some_and(|d| d <= t)
             })
     }
@@ -231,6 +242,13 @@ impl Supervisor {
         if self.next_beat.is_some_and(|b| b <= t) {
             self.beat_all(t, "running")?;
             self.next_beat = self.heartbeat.next_after(t);
+        }
+        if self
+            .slots
+            .iter()
+            .any(|s| s.revive_at.is_some_and(|r| r <= t))
+        {
+            self.revive(t);
         }
         for _pass in 0..4 {
             let mut ran = false;
@@ -326,6 +344,7 @@ impl Supervisor {
                     tracing::error!(service = name, error = %e, "service down");
                     self.slots[i].svc = None;
                     self.slots[i].stats.state = "down".into();
+                    self.slots[i].revive_at = Some(t + REVIVE_MS);
                     let ev = BusEvent::ServiceHealth {
                         service: name.into(),
                         up: false,
@@ -356,6 +375,9 @@ impl Supervisor {
         crate::json_text::push_f64(&mut self.ts_text, t as f64 / 1000.0);
         self.beating.clear();
         for (i, s) in self.slots.iter_mut().enumerate() {
+            if s.svc.as_ref().is_some_and(|v| v.beats_itself()) {
+                continue;
+            }
             let alive = s.spec.enabled
                 && (s.svc.is_some() || (s.factory.is_none() && s.stats.state == "running"));
             if alive || (phase == "stopped" && s.spec.enabled) {

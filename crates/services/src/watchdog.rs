@@ -12,8 +12,10 @@
 //!   flow is configured the sensor is not installed and reads OK); staleness = hours since the
 //!   newest scan in `DOLPHIN_FEATURES["latest_eigen_scan"]` (before the first scan: since the
 //!   watchdog started).
-//! * Cat3: OB health from the ten shard maps when `ob_required` (median depth quality and fill
-//!   probability; stale when no entry is newer than 60 s); not installed otherwise.
+//! * Cat3: with the OB stream running in its slot (`--exchange-url`), its book health and the
+//!   shard maps on the wall clock (`crate::ob_health`); else, when `ob_required`, the ten shard
+//!   maps (median depth quality and fill probability; stale when no entry is newer than 60 s of
+//!   event time); not installed otherwise.
 //! * Cat4: no DVOL spike feed exists yet: not installed (healthy).
 //! * Cat5: drawdown of equity (capital + the open position marked to the newest scan price)
 //!   from the peak of the initial capital, every daily capital in `DOLPHIN_PNL_BLUE` and
@@ -116,6 +118,8 @@ pub struct Watchdog {
     started_ms: EventMs,
     services: Vec<&'static str>,
     mc_installed: bool,
+    /// The OB stream runs in its slot: Cat3 reads its health (crate::ob_health).
+    ob_live: bool,
     peak: f64,
     last_written: Option<SafetyValue>,
     /// The text of `last_written` as it went into the cell (the next CAS's expectation).
@@ -143,6 +147,7 @@ impl Watchdog {
         t: EventMs,
         services: Vec<&'static str>,
         mc_installed: bool,
+        ob_live: bool,
         previous: &[TraceLine],
     ) -> Result<Self, ServiceError> {
         let cadence = Cadence::parse(&ctx.cfg.watchdog.cadence)?;
@@ -174,6 +179,7 @@ impl Watchdog {
             last_ts,
             started_ms: t,
             mc_installed,
+            ob_live,
             peak,
             last_written: None,
             last_json: None,
@@ -294,7 +300,9 @@ impl Watchdog {
             }
             None => WORST_STALENESS_H,
         };
-        let (ob_stale, depth_quality, fill_prob) = if ctx.cfg.ob_required {
+        let (ob_stale, depth_quality, fill_prob) = if self.ob_live {
+            crate::ob_health::cat3_live(ctx)
+        } else if ctx.cfg.ob_required {
             ob_health(ctx, t)
         } else {
             (false, 1.0, 1.0)

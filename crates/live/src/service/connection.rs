@@ -47,6 +47,7 @@ impl Core {
                 let ms = t.elapsed().as_millis() as u64;
                 self.counters.reconnects += 1;
                 metrics::counter!("dolphin_ob_reconnects_total").increment(1);
+                self.counters.last_reconnect_wait_ms = ms;
                 if let Ok(mut s) = self.status.lock() {
                     s.reconnect_waits_ms.push(ms);
                 }
@@ -152,8 +153,11 @@ impl Core {
                     self.drain(offset);
                     self.apply_held(None);
                     // Health is written with every sample; between samples (the end of a
-                    // replay, a quiet market) the tick brings it up to date.
-                    if self.stream.health().messages != self.health_messages {
+                    // replay, a quiet market, a stalled feed) the tick brings it up to date,
+                    // and rewrites it every second (its `wall_ms` is the service's liveness).
+                    if self.stream.health().messages != self.health_messages
+                        || self.health_at.elapsed() >= Duration::from_secs(1)
+                    {
                         self.publish_health();
                     }
                 }

@@ -42,7 +42,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::ObStreamConfig;
 use crate::error::LiveError;
-use crate::feature_value::{KEY_OB_HEALTH, ObHealthValue};
+use crate::feature_value::{KEY_OB_HEALTH, ObHealthValue, wall_now_ms};
 
 /// What the running service shows to its supervisor and tests (wall-time facts included).
 #[derive(Debug, Clone, Default)]
@@ -109,6 +109,11 @@ struct Core {
     connected: bool,
     /// Messages counted in the last published health (the idle tick publishes newer counts).
     health_messages: u64,
+    /// When the health was last written (the idle tick rewrites it every second).
+    health_at: Instant,
+    /// When the newest market message and the newest feature dict were processed.
+    last_message_at: Option<Instant>,
+    last_publish_at: Option<Instant>,
     /// Since when a snapshot is in flight (the stream is held meanwhile).
     hold_since: Option<Instant>,
     queued: std::collections::VecDeque<String>,
@@ -137,6 +142,9 @@ impl Core {
             epoch: 0,
             connected: false,
             health_messages: 0,
+            health_at: Instant::now(),
+            last_message_at: None,
+            last_publish_at: None,
             hold_since: None,
             queued: Default::default(),
             http: reqwest::Client::new(),
@@ -173,12 +181,18 @@ impl Core {
         h.stale_seconds = bh.stale_seconds;
         h.ticker_checked = bh.ticker_checked;
         h.ticker_mismatches = bh.ticker_mismatches;
+        let now = wall_now_ms();
+        let wall_of = |at: Option<Instant>| at.map_or(0, |t| now - t.elapsed().as_millis() as i64);
+        h.wall_ms = now;
+        h.last_message_wall_ms = wall_of(self.last_message_at);
+        h.last_publish_wall_ms = wall_of(self.last_publish_at);
         h
     }
 
     pub(super) fn publish_health(&mut self) {
         let h = self.health();
         self.health_messages = h.messages;
+        self.health_at = Instant::now();
         metrics::gauge!("dolphin_ob_books_synced").set(f64::from(h.books_synced));
         metrics::gauge!("dolphin_ob_books_stale").set(f64::from(h.books_stale));
         if let Ok(json) = serde_json::to_string(&h)

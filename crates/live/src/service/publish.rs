@@ -32,6 +32,7 @@ impl Core {
         };
         let e = msg.event_time_ms();
         self.max_e = self.max_e.max(e);
+        self.last_message_at = Some(std::time::Instant::now());
         self.apply_held(Some(e));
         metrics::counter!("dolphin_ob_messages_total").increment(1);
         let depth_sym = match &msg {
@@ -76,6 +77,7 @@ impl Core {
                 {
                     Ok(_) => {
                         self.counters.published += 1;
+                        self.last_publish_at = Some(std::time::Instant::now());
                         metrics::counter!("dolphin_ob_features_published_total").increment(1);
                     }
                     Err(e) => {

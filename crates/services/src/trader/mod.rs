@@ -283,17 +283,32 @@ impl ReplayTrader {
         last: bool,
     ) -> Result<(), ServiceError> {
         let day = self.core.end_day(last)?;
-        if write_day_once(self.store.as_ref(), &day, self.day_stale)? {
-            self.stats.pnl_written += 1;
-        } else {
-            self.stats.pnl_already_present += 1;
-        }
         if self.day_stale {
             self.stale_days.push(date);
         }
-        self.restore_lost_days()?;
+        // With the store down at a day's end the run goes on (the next date then begins
+        // fail-safe, docs/CHAOS.md): the result is in `days.jsonl` and in memory, and the next
+        // date change writes it (`restore_lost_days`); a process killed before that re-runs
+        // the day and writes it. The last day's writes stay fatal: nothing comes after them
+        // but a restart.
+        let written = write_day_once(self.store.as_ref(), &day, self.day_stale)
+            .and_then(|w| self.restore_lost_days().map(|()| w));
         let t = date.succ().start_ms() - 1;
-        self.persist(t, date)?;
+        let persisted = self.persist(t, date);
+        match (written, persisted) {
+            (Ok(w), Ok(())) => {
+                if w {
+                    self.stats.pnl_written += 1;
+                } else {
+                    self.stats.pnl_already_present += 1;
+                }
+            }
+            (Err(e), _) | (_, Err(e)) if !last => {
+                self.stats.store_errors += 1;
+                tracing::warn!(%date, error = %e, "day-end store write failed: written again at the next date change");
+            }
+            (Err(e), _) | (_, Err(e)) => return Err(e),
+        }
         sup.notify(BusEvent::DayClosed {
             date,
             path: path.to_path_buf(),
