@@ -37,6 +37,11 @@ pub struct Args {
     /// node stops. For replays of a local exchange.
     #[arg(long)]
     end: Option<dolphin_core::UtcDate>,
+    /// Feed the engine's OB layer (OB-1..OB-5) from the store's shard maps
+    /// `DOLPHIN_FEATURES_SHARD_00..09`, as `dolphin ob-stream --redis` writes them (needs
+    /// `--redis`: the embedded store is private to this process).
+    #[arg(long, requires = "redis")]
+    ob_from_store: bool,
     /// Write the run's trades.jsonl, days.jsonl and summary.json (the backtest's formats) and
     /// paper.json (scan, order and latency counters) here when the node stops.
     #[arg(long)]
@@ -105,6 +110,21 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         None => "embedded".to_string(),
     };
+    let ob_label = if a.ob_from_store {
+        // One connection for the provider: it follows the shards through the store's listeners.
+        let memory = (opts.store)().map_err(|e| anyhow::anyhow!("--ob-from-store: {e}"))?;
+        let ob = dolphin_live::StoreObProvider::connect(
+            memory,
+            dolphin_orderbook::provider::DEFAULT_STALENESS_MS,
+            60 * 60 * 1000,
+            dolphin_orderbook::MarketMultiplier::default(),
+        )?;
+        let label = format!("store shard maps ({} symbols so far)", ob.symbols().len());
+        opts.providers = opts.providers.clone().with_ob(ob);
+        label
+    } else {
+        "none".to_string()
+    };
     let mut paper = build_paper_node(&opts)?;
     let r = &paper.report;
     let rows = [
@@ -135,6 +155,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         ("panel", format!("{} assets", r.bar_types.len())),
         ("driver bar", r.driver.clone()),
         ("store", store_label),
+        ("OB provider", ob_label),
     ];
     print!("{}", render("DOLPHIN paper node", &rows));
     if a.dry_run {

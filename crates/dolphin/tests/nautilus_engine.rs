@@ -252,3 +252,56 @@ fn paper_dry_run_builds_the_live_node() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("btc/usdt"));
 }
+
+/// `paper --ob-from-store` installs the store-backed OB provider into the node's engine: with a
+/// real Redis holding one symbol's OB feature dict in its shard map (as `dolphin ob-stream
+/// --redis` writes it), the dry run reports the provider and that symbol; without `--redis` the
+/// flag is refused by name.
+#[test]
+fn paper_ob_from_store_reads_the_shard_maps() {
+    let redis = match dolphin_store::testkit::RedisServer::start() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("note: redis-server unavailable ({e}); skipping");
+            return;
+        }
+    };
+    let mem = dolphin_store::RedisMemory::connect(dolphin_store::RedisConfig::single(&redis.url()))
+        .unwrap();
+    let row = dolphin_orderbook::FeatureRow {
+        sample_ms: 1_746_403_200_000,
+        asset: "BTCUSDT".into(),
+        features: dolphin_orderbook::AssetFeatures {
+            imbalance_ma5: -0.2,
+            depth_quality: 1.1,
+            ..Default::default()
+        },
+        market: dolphin_orderbook::MacroFeatures {
+            n_assets: 1,
+            ..Default::default()
+        },
+    };
+    let v = serde_json::to_string(&dolphin_live::ObFeatureValue::from(&row)).unwrap();
+    dolphin_store::SystemMemory::put(&mem, dolphin_store::shard_map("BTCUSDT"), "BTCUSDT", &v)
+        .unwrap();
+    let out = dolphin(&[
+        "paper",
+        "--dry-run",
+        "--assets",
+        "BTCUSDT,ETHUSDT",
+        "--redis",
+        &redis.url(),
+        "--ob-from-store",
+    ]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("store shard maps (1 symbols so far)"),
+        "OB provider row missing in\n{table}"
+    );
+    let bad = Command::new(env!("CARGO_BIN_EXE_dolphin"))
+        .args(["paper", "--dry-run", "--ob-from-store"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--redis"));
+}
