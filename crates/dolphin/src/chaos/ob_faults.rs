@@ -124,6 +124,9 @@ pub struct ObFaultRecord {
 /// Watches the planned faults of one run.
 pub struct ObWatch {
     pub records: Vec<ObFaultRecord>,
+    /// The newest readable report: the baseline of a fault injected while the report cannot
+    /// be read (the store down).
+    last: Option<ObHealthValue>,
 }
 
 impl ObWatch {
@@ -149,6 +152,7 @@ impl ObWatch {
                     end_unix_ms: 0,
                 })
                 .collect(),
+            last: None,
         }
     }
 
@@ -164,6 +168,10 @@ impl ObWatch {
         event: &str,
     ) {
         let now_unix = dolphin_live::wall_now_ms();
+        let baseline = health.cloned().or_else(|| self.last.clone());
+        if let Some(h) = health {
+            self.last = Some(h.clone());
+        }
         for r in &mut self.records {
             if r.recovered_wall_ms.is_some() {
                 continue;
@@ -172,7 +180,7 @@ impl ObWatch {
                 if offset.is_some_and(|o| o >= r.planned.at_ms) {
                     r.injected_wall_ms = Some(wall_ms);
                     r.injected_at_event = event.to_string();
-                    r.before = health.cloned();
+                    r.before = baseline.clone();
                 } else {
                     continue;
                 }
@@ -197,17 +205,39 @@ impl ObWatch {
                 && h.books_total > 0
                 && h.books_synced == h.books_total
                 && h.last_publish_wall_ms > r.end_unix_ms;
-            if recovered {
+            // Recovered = the fault shows in the report (its own evidence: a reconnect for a
+            // drop; stale samples, a gap or a resync for a stall; or a restarted service) and the
+            // service is in sync and publishing again. A report without the evidence may predate
+            // the service noticing the fault: keep polling (a fault never reported fails).
+            let seen = observed(r.before.as_ref(), h);
+            if recovered && evidence(r.kind, r.before.as_ref(), h) {
                 let ended = r.ended_wall_ms.expect("ended above");
                 r.recovered_wall_ms = Some(wall_ms);
                 r.recovery_ms = Some(wall_ms.saturating_sub(ended));
-                r.observed = observed(r.before.as_ref(), h);
-                let hit = !r.observed.is_empty();
-                if !hit {
-                    r.observed = "nothing reported: the fault did not reach the service".into();
-                }
-                r.ok = hit && r.recovery_ms.is_some_and(|m| m <= r.bound_ms);
+                r.observed = seen;
+                r.ok = r.recovery_ms.is_some_and(|m| m <= r.bound_ms);
+            } else if r.observed.is_empty() || !seen.is_empty() {
+                r.observed = if seen.is_empty() {
+                    "nothing reported yet: the fault has not reached the service".into()
+                } else {
+                    format!("{seen} (not yet the evidence of a {})", r.kind.name())
+                };
             }
+        }
+    }
+}
+
+/// Whether the report shows the fault of `kind` since `before` (a restarted service counts).
+fn evidence(kind: ObFaultKind, before: Option<&ObHealthValue>, h: &ObHealthValue) -> bool {
+    let zero = ObHealthValue::default();
+    let b = before.unwrap_or(&zero);
+    if h.messages < b.messages {
+        return true; // the service restarted: its connection and books were rebuilt
+    }
+    match kind {
+        ObFaultKind::WsDrop => h.reconnects > b.reconnects,
+        ObFaultKind::FeedStall => {
+            h.stale_samples > b.stale_samples || h.gaps > b.gaps || h.resyncs > b.resyncs
         }
     }
 }
