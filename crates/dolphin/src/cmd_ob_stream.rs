@@ -48,17 +48,20 @@ pub struct Args {
     run_for: Option<f64>,
 }
 
+/// The OB stream settings of `path` (YAML of `ObStreamConfig`), else the defaults.
+pub fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<ObStreamConfig> {
+    let Some(p) = path else {
+        return Ok(ObStreamConfig::default());
+    };
+    let text =
+        std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+    serde_norway::from_str::<ObStreamConfig>(&text)
+        .with_context(|| format!("{}: not an OB stream config", p.display()))
+}
+
 /// Builds the service settings from the flags (and the config file).
 fn service_config(a: &Args) -> anyhow::Result<ObStreamConfig> {
-    let mut cfg = match &a.config {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read {}", p.display()))?;
-            serde_norway::from_str::<ObStreamConfig>(&text)
-                .with_context(|| format!("{}: not an OB stream config", p.display()))?
-        }
-        None => ObStreamConfig::default(),
-    };
+    let mut cfg = load_config(a.config.as_deref())?;
     if let Some(u) = &a.exchange_url {
         cfg.rest_url = u.trim_end_matches('/').to_string();
         cfg.ws_url = match a.ws_url.clone() {

@@ -5,8 +5,6 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::Context;
-use dolphin_live::ObStreamConfig;
 use dolphin_services::ObTask;
 use tokio_util::sync::CancellationToken;
 
@@ -18,15 +16,7 @@ pub async fn ob_task(
     symbols: &[String],
     config: Option<&Path>,
 ) -> anyhow::Result<ObTask> {
-    let mut cfg = match config {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read {}", p.display()))?;
-            serde_norway::from_str::<ObStreamConfig>(&text)
-                .with_context(|| format!("{}: not an OB stream config", p.display()))?
-        }
-        None => ObStreamConfig::default(),
-    };
+    let mut cfg = crate::cmd_ob_stream::load_config(config)?;
     cfg.rest_url = exchange_url.trim_end_matches('/').to_string();
     cfg.ws_url = crate::cmd_ob_stream::ws_of(&cfg.rest_url)?;
     if !symbols.is_empty() {

@@ -80,30 +80,47 @@ pub fn cat3_live(ctx: &Ctx) -> (bool, f64, f64) {
     if !ctx.cfg.ob_quality {
         return (stale, 1.0, 1.0);
     }
-    let mut dq = Vec::new();
-    let mut fp = Vec::new();
-    for map in dolphin_store::SHARD_MAPS {
-        let Ok(all) = ctx.store.get_all(map) else {
-            return (true, 0.0, 0.0);
-        };
-        for json in all.values() {
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(json) else {
-                continue;
-            };
-            if let Some(x) = v["depth_quality"].as_f64() {
-                dq.push(x);
-            }
-            if let Some(x) = v["fill_probability"].as_f64() {
-                fp.push(x);
-            }
-        }
-    }
+    let Some(q) = shard_quality(ctx.store.as_ref()) else {
+        return (true, 0.0, 0.0);
+    };
+    let (dq, fp) = (q.depth_quality, q.fill_probability);
     if dq.is_empty() || fp.is_empty() {
         return (true, 0.0, 0.0);
     }
     let med =
         |v: &[f64]| dolphin_core::median(v, dolphin_core::NanRule::SkipNonFinite).unwrap_or(0.0);
     (stale, med(&dq), med(&fp))
+}
+
+/// What the shard maps' OB feature dicts hold, by field name (any layout with the fields).
+#[derive(Debug, Clone, Default)]
+pub struct ShardQuality {
+    pub depth_quality: Vec<f64>,
+    pub fill_probability: Vec<f64>,
+    /// Newest sample time (`ts_ms` or `timestamp_ms`), when a dict has one.
+    pub newest_ms: Option<i64>,
+}
+
+/// Reads every shard map; `None` when one cannot be read (the caller's fail-safe).
+pub fn shard_quality(store: &dyn SystemMemory) -> Option<ShardQuality> {
+    let mut q = ShardQuality::default();
+    for map in dolphin_store::SHARD_MAPS {
+        let all = store.get_all(map).ok()?;
+        for json in all.values() {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(json) else {
+                continue;
+            };
+            if let Some(x) = v["depth_quality"].as_f64() {
+                q.depth_quality.push(x);
+            }
+            if let Some(x) = v["fill_probability"].as_f64() {
+                q.fill_probability.push(x);
+            }
+            let ts = v["ts_ms"].as_i64().or_else(|| v["timestamp_ms"].as_i64());
+            q.newest_ms = q.newest_ms.max(ts);
+        }
+    }
+    Some(q)
 }
 
 #[cfg(test)]

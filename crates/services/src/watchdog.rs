@@ -347,27 +347,10 @@ impl Watchdog {
 
 /// Cat3 from the shard maps: (stale, median depth quality, median fill probability).
 fn ob_health(ctx: &Ctx, t: EventMs) -> (bool, f64, f64) {
-    let mut dq = Vec::new();
-    let mut fp = Vec::new();
-    let mut newest: Option<i64> = None;
-    for map in dolphin_store::SHARD_MAPS {
-        let Ok(all) = ctx.store.get_all(map) else {
-            return (true, 0.0, 0.0);
-        };
-        for json in all.values() {
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(json) else {
-                continue;
-            };
-            if let Some(x) = v["depth_quality"].as_f64() {
-                dq.push(x);
-            }
-            if let Some(x) = v["fill_probability"].as_f64() {
-                fp.push(x);
-            }
-            let ts = v["ts_ms"].as_i64().or_else(|| v["timestamp_ms"].as_i64());
-            newest = newest.max(ts);
-        }
-    }
+    let Some(q) = crate::ob_health::shard_quality(ctx.store.as_ref()) else {
+        return (true, 0.0, 0.0);
+    };
+    let (dq, fp, newest) = (q.depth_quality, q.fill_probability, q.newest_ms);
     let stale = newest.is_none_or(|n| t - n > 60_000) || dq.is_empty();
     let med =
         |v: &[f64]| dolphin_core::median(v, dolphin_core::NanRule::SkipNonFinite).unwrap_or(0.0);
