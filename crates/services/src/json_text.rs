@@ -42,34 +42,67 @@ fn push_bool(s: &mut String, b: bool) {
     s.push_str(if b { "true" } else { "false" });
 }
 
+/// The text of the last `f64` written through it: a number that did not change (a sensor that
+/// stays put from one evaluation to the next) is not formatted again.
+#[derive(Debug, Clone, Default)]
+pub struct CachedF64 {
+    bits: u64,
+    text: String,
+}
+
+impl CachedF64 {
+    /// Appends `v` as [`push_f64`] writes it.
+    #[inline]
+    pub fn push(&mut self, s: &mut String, v: f64) {
+        if self.text.is_empty() || self.bits != v.to_bits() {
+            self.bits = v.to_bits();
+            self.text.clear();
+            push_f64(&mut self.text, v);
+        }
+        s.push_str(&self.text);
+    }
+}
+
+/// The number texts of the last posture-trace line ([`trace_line`]), one per float field.
+#[derive(Debug, Clone, Default)]
+pub struct TraceNumbers {
+    age: CachedF64,
+    staleness: CachedF64,
+    depth: CachedF64,
+    fill: CachedF64,
+    since: CachedF64,
+    drawdown: CachedF64,
+}
+
 /// One posture-trace line (without the newline): the text of
-/// `serde_json::to_string(&TraceLine { ts_ms, readings })`.
-pub fn trace_line(s: &mut String, ts_ms: i64, r: &SensorReadings) {
+/// `serde_json::to_string(&TraceLine { ts_ms, readings })`; `n` keeps the numbers' texts from
+/// one line to the next.
+pub fn trace_line(s: &mut String, ts_ms: i64, r: &SensorReadings, n: &mut TraceNumbers) {
     s.push_str("{\"ts_ms\":");
     push_int(s, ts_ms);
     s.push_str(",\"hz_nodes\":");
     push_int(s, r.hz_nodes);
     s.push_str(",\"heartbeat_age_s\":");
-    push_f64(s, r.heartbeat_age_s);
+    n.age.push(s, r.heartbeat_age_s);
     s.push_str(",\"mc_status\":");
     s.push_str(mc_status_text(r.mc_status));
     s.push_str(",\"staleness_hours\":");
-    push_f64(s, r.staleness_hours);
+    n.staleness.push(s, r.staleness_hours);
     s.push_str(",\"ob_stale\":");
     push_bool(s, r.ob_stale);
     s.push_str(",\"depth_quality\":");
-    push_f64(s, r.depth_quality);
+    n.depth.push(s, r.depth_quality);
     s.push_str(",\"fill_prob\":");
-    push_f64(s, r.fill_prob);
+    n.fill.push(s, r.fill_prob);
     s.push_str(",\"dvol_spike\":");
     push_bool(s, r.dvol_spike);
     s.push_str(",\"t_since_spike_min\":");
     match r.t_since_spike_min {
-        Some(v) => push_f64(s, v),
+        Some(v) => n.since.push(s, v),
         None => s.push_str("null"),
     }
     s.push_str(",\"drawdown\":");
-    push_f64(s, r.drawdown);
+    n.drawdown.push(s, r.drawdown);
     s.push('}');
 }
 
@@ -158,9 +191,21 @@ mod tests {
                 ob_stale: ob, depth_quality: dq, fill_prob: fp, dvol_spike: spike,
                 t_since_spike_min: since, drawdown: dd,
             };
+            let want = serde_json::to_string(&TraceLine { ts_ms, readings }).unwrap();
+            // A fresh cache, a cache holding the same numbers, one holding other numbers.
+            let mut n = TraceNumbers::default();
+            for _ in 0..2 {
+                let mut s = String::new();
+                trace_line(&mut s, ts_ms, &readings, &mut n);
+                prop_assert_eq!(&s, &want);
+            }
+            let mut n = TraceNumbers::default();
+            let other = SensorReadings { heartbeat_age_s: 1.5, staleness_hours: 2.5, depth_quality: 0.25,
+                fill_prob: 0.75, t_since_spike_min: Some(3.0), drawdown: 0.125, ..readings };
+            trace_line(&mut String::new(), ts_ms, &other, &mut n);
             let mut s = String::new();
-            trace_line(&mut s, ts_ms, &readings);
-            prop_assert_eq!(s, serde_json::to_string(&TraceLine { ts_ms, readings }).unwrap());
+            trace_line(&mut s, ts_ms, &readings, &mut n);
+            prop_assert_eq!(&s, &want);
         }
 
         #[test]
@@ -198,7 +243,12 @@ mod tests {
     #[test]
     fn worked_examples() {
         let mut s = String::new();
-        trace_line(&mut s, 1_746_316_800_000, &SensorReadings::default());
+        trace_line(
+            &mut s,
+            1_746_316_800_000,
+            &SensorReadings::default(),
+            &mut TraceNumbers::default(),
+        );
         assert_eq!(
             s,
             r#"{"ts_ms":1746316800000,"hz_nodes":1,"heartbeat_age_s":0.0,"mc_status":"OK","staleness_hours":0.0,"ob_stale":false,"depth_quality":1.0,"fill_prob":1.0,"dvol_spike":false,"t_since_spike_min":null,"drawdown":0.0}"#

@@ -56,6 +56,29 @@ impl TraderState {
         run_id: &str,
         initial_capital: f64,
     ) -> Self {
+        let hash = dolphin_engine::champion::champion_hash(engine.config());
+        Self::of_hashed(
+            engine,
+            date,
+            day_start_capital,
+            ts_ms,
+            run_id,
+            initial_capital,
+            &hash,
+        )
+    }
+
+    /// [`Self::of`] with the engine config's `champion_hash` computed once by the caller
+    /// (the config does not change during a run; hashing it cost more than the rest).
+    pub fn of_hashed(
+        engine: &NDAlphaEngine,
+        date: UtcDate,
+        day_start_capital: f64,
+        ts_ms: EventMs,
+        run_id: &str,
+        initial_capital: f64,
+        param_hash: &str,
+    ) -> Self {
         Self {
             capital: engine.capital(),
             date: date.to_string(),
@@ -72,7 +95,7 @@ impl TraderState {
                 leverage: p.leverage,
                 entry_bar: p.entry_bar,
             }),
-            param_hash: dolphin_engine::champion::champion_hash(engine.config()),
+            param_hash: param_hash.to_string(),
             run_id: run_id.to_string(),
             initial_capital,
             finished: false,

@@ -7,9 +7,10 @@ use crate::schedule::{Cadence, EventMs};
 use crate::service::{BoxFuture, BusEvent, Ctx, Service};
 use dolphin_store::schema::DOLPHIN_HEARTBEAT;
 
-/// Probes the store with one read.
+/// Probes the store with one read (in place: the value itself is not needed).
 pub fn probe(ctx: &Ctx) -> Result<(), ServiceError> {
-    ctx.store.get(DOLPHIN_HEARTBEAT, "store_probe")?;
+    ctx.store
+        .read_with(DOLPHIN_HEARTBEAT, "store_probe", &mut |_| {})?;
     Ok(())
 }
 

@@ -59,6 +59,28 @@ struct Slot {
     revive_at: Option<EventMs>,
 }
 
+/// Awaits a service's run under its timeout (`tokio::time::timeout` semantics: a run that is
+/// ready when polled is never a timeout). Most runs finish at their first poll: they get no
+/// timer; one that does not is awaited up to the deadline taken before that poll.
+async fn run_with_timeout(
+    mut fut: crate::service::BoxFuture<'_, Result<Vec<BusEvent>, ServiceError>>,
+    name: &'static str,
+    timeout_ms: u64,
+) -> Result<Vec<BusEvent>, ServiceError> {
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout_ms);
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
+    if let std::task::Poll::Ready(r) = first {
+        return r;
+    }
+    match tokio::time::timeout_at(deadline, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(ServiceError::Timeout {
+            service: name.into(),
+            ms: timeout_ms,
+        }),
+    }
+}
+
 /// Event time between two attempts to bring a service that is down back.
 pub const REVIVE_MS: EventMs = 60_000;
 
@@ -285,15 +307,7 @@ impl Supervisor {
             let Some(svc) = self.slots[i].svc.as_mut() else {
                 return;
             };
-            let fut = svc.run(ctx, t);
-            let res =
-                match tokio::time::timeout(Duration::from_millis(policy.timeout_ms), fut).await {
-                    Ok(r) => r,
-                    Err(_) => Err(ServiceError::Timeout {
-                        service: name.into(),
-                        ms: policy.timeout_ms,
-                    }),
-                };
+            let res = run_with_timeout(svc.run(ctx, t), name, policy.timeout_ms).await;
             match res {
                 Ok(events) => {
                     let s = &mut self.slots[i];

@@ -132,6 +132,7 @@ pub struct Watchdog {
     /// The event time as heartbeat text and the trace line (reused buffers).
     now_text: String,
     line: String,
+    numbers: crate::json_text::TraceNumbers,
     rm_gauge: metrics::Gauge,
     pub evaluations: u64,
 }
@@ -190,6 +191,7 @@ impl Watchdog {
                 .collect(),
             now_text: String::with_capacity(32),
             line: String::with_capacity(320),
+            numbers: Default::default(),
             rm_gauge: metrics::gauge!("dolphin_posture_rm"),
             services,
             evaluations: 0,
@@ -379,7 +381,7 @@ impl Service for Watchdog {
             self.last_ts = Some(t);
             self.evaluations += 1;
             self.line.clear();
-            crate::json_text::trace_line(&mut self.line, t, &readings);
+            crate::json_text::trace_line(&mut self.line, t, &readings, &mut self.numbers);
             ctx.files.append_raw(Trace::PostureTrace, &self.line)?;
             let new = SafetyValue {
                 posture: state.posture,

@@ -85,6 +85,8 @@ pub struct ReplayTrader {
     day_timeout: Duration,
     load_retries: u32,
     run_id: String,
+    /// `champion_hash` of the engine config (fixed for the run), for every state write.
+    param_hash: String,
     resume: Option<TraderState>,
     prior: Option<PriorDecisions>,
     speed: f64,
@@ -129,6 +131,7 @@ impl ReplayTrader {
             day_timeout: Duration::from_millis(ctx.cfg.trader.retry.timeout_ms),
             load_retries: ctx.cfg.trader.retry.retries,
             run_id,
+            param_hash: dolphin_engine::champion::champion_hash(core.engine.config()),
             resume,
             stats: TraderStats {
                 prior_decisions: prior.as_ref().map_or(0, PriorDecisions::len),
@@ -263,13 +266,14 @@ impl ReplayTrader {
             // Still re-running: the stored state is ahead of this one.
             return Ok(());
         }
-        let state = TraderState::of(
+        let state = TraderState::of_hashed(
             &self.core.engine,
             date,
             self.day_start_capital,
             t,
             &self.run_id,
             self.core.start_capital(),
+            &self.param_hash,
         );
         self.stats.state_writes += 1;
         save_state(self.store.as_ref(), &state)
@@ -376,13 +380,14 @@ impl ReplayTrader {
 
     /// Marks the stored state finished (a later start of the same replay starts afresh).
     pub fn finish(&mut self, t: EventMs, date: UtcDate) -> Result<(), ServiceError> {
-        let mut state = TraderState::of(
+        let mut state = TraderState::of_hashed(
             &self.core.engine,
             date,
             self.day_start_capital,
             t,
             &self.run_id,
             self.core.start_capital(),
+            &self.param_hash,
         );
         state.finished = !self.stats.stopped_by_signal;
         save_state(self.store.as_ref(), &state)
