@@ -1,7 +1,7 @@
 //! The JSON text of the values the services write on every bar (SPEC §8: heartbeats every
 //! 10 s of event time, the watchdog every 60 s — with 1-minute bars both fall on every bar):
-//! the heartbeat `{ts, phase, service, pid}` (S §10), the posture-trace line
-//! `{"ts_ms", <SensorReadings>}` and the latest scan's numbers.
+//! the posture-trace line `{"ts_ms", <SensorReadings>}` and the numbers of the heartbeat and
+//! the latest scan (crate::typed_values).
 //!
 //! Written by hand into reused buffers, byte for byte what `serde_json` writes for the same
 //! values (the tests below compare the two over random values): a generic map serializer
@@ -106,50 +106,6 @@ pub fn trace_line(s: &mut String, ts_ms: i64, r: &SensorReadings, n: &mut TraceN
     s.push('}');
 }
 
-/// The heartbeat of one service, `{"ts":…,"phase":…,"service":…,"pid":…}`: everything after
-/// `ts` is fixed while the phase does not change, so it is kept as text and only the time is
-/// written per beat.
-#[derive(Debug, Clone, Default)]
-pub struct BeatText {
-    phase: String,
-    /// `,"phase":"…","service":"…","pid":…}`
-    tail: String,
-}
-
-impl BeatText {
-    /// Sets the text of `beat` to the heartbeat at `ts_text` (the event time in seconds as
-    /// [`push_f64`] writes it) with `phase`.
-    pub fn write(
-        &mut self,
-        beat: &mut String,
-        ts_text: &str,
-        phase: &str,
-        service: &str,
-        pid: u32,
-    ) {
-        if self.tail.is_empty() || self.phase != phase {
-            self.phase = phase.to_string();
-            self.tail.clear();
-            self.tail.push_str(",\"phase\":");
-            push_json_str(&mut self.tail, phase);
-            self.tail.push_str(",\"service\":");
-            push_json_str(&mut self.tail, service);
-            self.tail.push_str(",\"pid\":");
-            push_int(&mut self.tail, pid);
-            self.tail.push('}');
-        }
-        beat.clear();
-        beat.push_str("{\"ts\":");
-        beat.push_str(ts_text);
-        beat.push_str(&self.tail);
-    }
-}
-
-/// A JSON string (names and phases are short and rarely change: `serde_json` escapes them).
-fn push_json_str(s: &mut String, v: &str) {
-    s.push_str(&serde_json::to_string(v).expect("a str serializes"));
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,24 +176,6 @@ mod tests {
             push_int(&mut s, i);
             prop_assert_eq!(s, serde_json::to_string(&i).unwrap());
         }
-
-        #[test]
-        fn heartbeat_is_what_serde_json_writes(t in 0i64..4_000_000_000_000, pid in any::<u32>()) {
-            let mut text = BeatText::default();
-            let mut ts = String::new();
-            push_f64(&mut ts, t as f64 / 1000.0);
-            let mut beat = String::new();
-            for phase in ["running", "running", "stopped"] {
-                text.write(&mut beat, &ts, phase, "watchdog", pid);
-                let hb = crate::supervisor::Heartbeat {
-                    ts: t as f64 / 1000.0,
-                    phase: phase.into(),
-                    service: "watchdog".into(),
-                    pid,
-                };
-                prop_assert_eq!(&beat, &serde_json::to_string(&hb).unwrap());
-            }
-        }
     }
 
     #[test]
@@ -252,12 +190,6 @@ mod tests {
         assert_eq!(
             s,
             r#"{"ts_ms":1746316800000,"hz_nodes":1,"heartbeat_age_s":0.0,"mc_status":"OK","staleness_hours":0.0,"ob_stale":false,"depth_quality":1.0,"fill_prob":1.0,"dvol_spike":false,"t_since_spike_min":null,"drawdown":0.0}"#
-        );
-        let mut b = String::new();
-        BeatText::default().write(&mut b, "1746316860.5", "running", "acb", 7);
-        assert_eq!(
-            b,
-            r#"{"ts":1746316860.5,"phase":"running","service":"acb","pid":7}"#
         );
     }
 }

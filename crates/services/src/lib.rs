@@ -35,6 +35,7 @@ pub mod traced_replay;
 pub mod traces;
 pub mod trader;
 pub mod trader_core;
+pub mod typed_values;
 pub mod w750_rebuild;
 pub mod watchdog;
 

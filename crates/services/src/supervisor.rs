@@ -49,9 +49,8 @@ struct Slot {
     stats: ServiceStats,
     last_logged_beat: Option<EventMs>,
     last_logged_phase: String,
-    /// The heartbeat's fixed text and its reused buffer (crate::json_text).
-    beat_text: crate::json_text::BeatText,
-    beat_json: String,
+    /// The heartbeat, a typed store value (crate::typed_values), reused every beat.
+    beat: crate::typed_values::BeatValue,
     /// `dolphin_service_runs_total{service}`, taken from the recorder at the first run.
     runs_counter: Option<metrics::Counter>,
     /// A service left down is built again once the event time reaches this (every
@@ -112,8 +111,7 @@ pub struct Supervisor {
     next_beat: Option<EventMs>,
     pending: Vec<BusEvent>,
     now: Option<EventMs>,
-    /// The tick's event time as heartbeat text, and the slots beating this tick (reused).
-    ts_text: String,
+    /// The slots beating this tick (reused).
     beating: Vec<usize>,
 }
 
@@ -133,7 +131,6 @@ impl Supervisor {
             next_beat: None,
             pending: Vec::new(),
             now: None,
-            ts_text: String::with_capacity(32),
             beating: Vec::new(),
         })
     }
@@ -158,8 +155,12 @@ impl Supervisor {
             },
             last_logged_beat: None,
             last_logged_phase: String::new(),
-            beat_text: Default::default(),
-            beat_json: String::with_capacity(128),
+            beat: crate::typed_values::BeatValue {
+                ts_ms: 0,
+                phase: String::new(),
+                service: name,
+                pid: 0,
+            },
             runs_counter: None,
             revive_at: None,
         });
@@ -380,13 +381,11 @@ impl Supervisor {
     }
 
     /// Writes the heartbeat of every live service and member with `phase`, all of one tick in
-    /// one store operation ([`SystemMemory::beat_many`]).
+    /// one store operation ([`SystemMemory::beat_many_typed`]; on Redis one script call).
     ///
-    /// [`SystemMemory::beat_many`]: dolphin_store::SystemMemory::beat_many
+    /// [`SystemMemory::beat_many_typed`]: dolphin_store::SystemMemory::beat_many_typed
     pub fn beat_all(&mut self, t: EventMs, phase: &str) -> Result<(), ServiceError> {
         let pid = self.ctx.pid;
-        self.ts_text.clear();
-        crate::json_text::push_f64(&mut self.ts_text, t as f64 / 1000.0);
         self.beating.clear();
         for (i, s) in self.slots.iter_mut().enumerate() {
             if s.svc.as_ref().is_some_and(|v| v.beats_itself()) {
@@ -395,22 +394,28 @@ impl Supervisor {
             let alive = s.spec.enabled
                 && (s.svc.is_some() || (s.factory.is_none() && s.stats.state == "running"));
             if alive || (phase == "stopped" && s.spec.enabled) {
-                s.beat_text
-                    .write(&mut s.beat_json, &self.ts_text, phase, s.name, pid);
+                s.beat.ts_ms = t;
+                if s.beat.phase != phase {
+                    s.beat.phase = phase.into();
+                }
+                s.beat.pid = pid;
                 self.beating.push(i);
             }
         }
         if self.beating.is_empty() {
             return Ok(());
         }
-        let beats: Vec<(&str, &str)> = self
+        let beats: Vec<(&str, &dyn dolphin_store::TypedValue)> = self
             .beating
             .iter()
-            .map(|&i| (self.slots[i].name, self.slots[i].beat_json.as_str()))
+            .map(|&i| {
+                let s = &self.slots[i];
+                (s.name, &s.beat as &dyn dolphin_store::TypedValue)
+            })
             .collect();
         // A failed heartbeat write is the watchdog's business (the beat is missing), not a
         // reason to stop the service.
-        if let Err(e) = self.ctx.store.beat_many(&beats) {
+        if let Err(e) = self.ctx.store.beat_many_typed(&beats) {
             for &i in &self.beating {
                 self.slots[i].stats.last_error = Some(format!("heartbeat: {e}"));
             }

@@ -27,6 +27,7 @@ use crate::run_files::Trace;
 use crate::schedule::{Cadence, EventMs};
 use crate::sensor_parse;
 use crate::service::{BoxFuture, BusEvent, Ctx, Service};
+use crate::typed_values::{BeatValue, ScanValue};
 use dolphin_core::{Direction, date_of_ms};
 use dolphin_engine::McStatus;
 use dolphin_risk::{SensorReadings, SurvivalConfig, SurvivalStack};
@@ -210,10 +211,15 @@ impl Watchdog {
         // Cat1: the heartbeats (`hz_nodes` = the store answered this read).
         self.beat_ts.iter_mut().for_each(|b| *b = None);
         let (services, found, now_text) = (&self.services, &mut self.beat_ts, &self.now_text);
-        let beats = store.visit_all(DOLPHIN_HEARTBEAT, &mut |name, json| {
+        let beats = store.visit_all_typed(DOLPHIN_HEARTBEAT, &mut |name, v| {
             if let Some(i) = services.iter().position(|s| *s == name) {
-                found[i] = sensor_parse::beat_ts_at(json, now_text, now_s)
-                    .or_else(|| serde_json::from_str::<BeatHead>(json).ok().map(|h| h.ts));
+                found[i] = match v.typed::<BeatValue>() {
+                    Some(b) => Some(b.ts()),
+                    None => v.with_text(|json| {
+                        sensor_parse::beat_ts_at(json, now_text, now_s)
+                            .or_else(|| serde_json::from_str::<BeatHead>(json).ok().map(|h| h.ts))
+                    }),
+                };
             }
         });
         let hz_nodes = u32::from(beats.is_ok());
@@ -271,26 +277,37 @@ impl Watchdog {
         // Cat2 staleness and the mark price from the newest scan.
         let mut scan: Option<ScanHead> = None;
         let mut mark: Option<f64> = None;
-        let scan_read = store.read_with(DOLPHIN_FEATURES, KEY_LATEST_EIGEN_SCAN, &mut |v| {
-            let Some(j) = v else {
+        let scan_read = store.read_typed_with(DOLPHIN_FEATURES, KEY_LATEST_EIGEN_SCAN, &mut |v| {
+            let Some(v) = v else {
                 scan = Some(ScanHead { timestamp: None });
                 return;
             };
-            // A scan stamped after `t` is a previous process's (a resumed replay): absent.
-            scan = sensor_parse::scan_timestamp(j)
-                .map(|timestamp| ScanHead { timestamp })
-                .or_else(|| serde_json::from_str::<ScanHead>(j).ok())
-                .map(|h| ScanHead {
-                    timestamp: h.timestamp.filter(|ts| *ts <= t),
-                });
-            let fresh = scan.as_ref().is_some_and(|h| h.timestamp.is_some());
-            if let Some(asset) = asset.filter(|_| fresh) {
-                mark = sensor_parse::scan_price(j, asset).unwrap_or_else(|| {
-                    serde_json::from_str::<ScanPrices>(j)
-                        .ok()
-                        .and_then(|sc| sc.asset_prices.get(asset).copied())
-                });
+            if let Some(sv) = v.typed::<ScanValue>() {
+                // The trader's own value: what the text below reads, without the text.
+                let timestamp = Some(sv.timestamp).filter(|ts| *ts <= t);
+                scan = Some(ScanHead { timestamp });
+                if let Some(asset) = asset.filter(|_| timestamp.is_some()) {
+                    mark = sv.price(asset);
+                }
+                return;
             }
+            v.with_text(|j| {
+                // A scan stamped after `t` is a previous process's (a resumed replay): absent.
+                scan = sensor_parse::scan_timestamp(j)
+                    .map(|timestamp| ScanHead { timestamp })
+                    .or_else(|| serde_json::from_str::<ScanHead>(j).ok())
+                    .map(|h| ScanHead {
+                        timestamp: h.timestamp.filter(|ts| *ts <= t),
+                    });
+                let fresh = scan.as_ref().is_some_and(|h| h.timestamp.is_some());
+                if let Some(asset) = asset.filter(|_| fresh) {
+                    mark = sensor_parse::scan_price(j, asset).unwrap_or_else(|| {
+                        serde_json::from_str::<ScanPrices>(j)
+                            .ok()
+                            .and_then(|sc| sc.asset_prices.get(asset).copied())
+                    });
+                }
+            });
         });
         if scan_read.is_err() {
             scan = None;

@@ -9,6 +9,7 @@ use crate::memory::{
 };
 use crate::near_cache::NearCacheConfig;
 use crate::schema::DOLPHIN_HEARTBEAT;
+use crate::typed::{Entry, StoredRef, TypedValue};
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -28,8 +29,8 @@ impl LockState {
     }
 }
 
-/// Every map: name → key → value.
-type Maps = HashMap<String, BTreeMap<String, String>>;
+/// Every map: name → key → value (text, or typed: crate::typed).
+type Maps = HashMap<String, BTreeMap<String, Entry>>;
 
 struct Inner {
     maps: RwLock<Maps>,
@@ -84,7 +85,7 @@ impl EmbeddedMemory {
         if old.is_some() {
             self.emit(map, key, None);
         }
-        Ok(old)
+        Ok(old.map(|e| e.text()))
     }
 
     fn write_maps(&self, map: &str) -> Result<std::sync::RwLockWriteGuard<'_, Maps>, StoreError> {
@@ -107,17 +108,36 @@ impl EmbeddedMemory {
     /// [`Self::overwrite`] under a map lock the caller holds.
     fn overwrite_locked(&self, maps: &mut Maps, map: &str, key: &str, value: &str) {
         match maps.get_mut(map).and_then(|m| m.get_mut(key)) {
-            Some(slot) => {
-                slot.clear();
-                slot.push_str(value);
-            }
+            Some(slot) => slot.set_text(value),
             None => {
                 maps.entry(map.to_string())
                     .or_default()
-                    .insert(key.to_string(), value.to_string());
+                    .insert(key.to_string(), Entry::Text(value.to_string()));
             }
         }
         self.emit(map, key, Some(value));
+    }
+
+    /// [`Self::overwrite_locked`] with a typed value (its text is rendered only for
+    /// listeners).
+    fn overwrite_typed_locked(
+        &self,
+        maps: &mut Maps,
+        map: &str,
+        key: &str,
+        value: &dyn TypedValue,
+    ) {
+        match maps.get_mut(map).and_then(|m| m.get_mut(key)) {
+            Some(slot) => slot.set_typed(value),
+            None => {
+                maps.entry(map.to_string())
+                    .or_default()
+                    .insert(key.to_string(), Entry::Typed(value.clone_box()));
+            }
+        }
+        if self.inner.dispatcher.has_listeners(map, key) {
+            self.emit(map, key, Some(&crate::typed::json_of(value)));
+        }
     }
 
     /// Stamps the store's own clock for heartbeats `names` (one clock reading for all).
@@ -175,7 +195,7 @@ impl SystemMemory for EmbeddedMemory {
             .maps
             .read()
             .map_err(|_| Self::poisoned("get", map))?;
-        Ok(maps.get(map).and_then(|m| m.get(key)).cloned())
+        Ok(maps.get(map).and_then(|m| m.get(key)).map(Entry::text))
     }
 
     fn remove(&self, map: &str, key: &str) -> Result<Option<String>, StoreError> {
@@ -200,7 +220,10 @@ impl SystemMemory for EmbeddedMemory {
             .maps
             .read()
             .map_err(|_| Self::poisoned("get_all", map))?;
-        Ok(maps.get(map).cloned().unwrap_or_default())
+        Ok(maps
+            .get(map)
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.text())).collect())
+            .unwrap_or_default())
     }
 
     fn subscribe(&self, map: &str, listener: Listener) -> Result<SubscriptionId, StoreError> {
@@ -334,12 +357,9 @@ impl SystemMemory for EmbeddedMemory {
                 .expect("the heartbeat map was inserted above");
             for (name, value) in beats {
                 match m.get_mut(*name) {
-                    Some(slot) => {
-                        slot.clear();
-                        slot.push_str(value);
-                    }
+                    Some(slot) => slot.set_text(value),
                     None => {
-                        m.insert(name.to_string(), value.to_string());
+                        m.insert(name.to_string(), Entry::Text(value.to_string()));
                     }
                 }
                 if listened {
@@ -357,7 +377,10 @@ impl SystemMemory for EmbeddedMemory {
         f: &mut dyn FnMut(Option<&str>),
     ) -> Result<(), StoreError> {
         let maps = self.read_maps("get", map)?;
-        f(maps.get(map).and_then(|m| m.get(key)).map(String::as_str));
+        match maps.get(map).and_then(|m| m.get(key)) {
+            Some(e) => e.with_text(|t| f(Some(t))),
+            None => f(None),
+        }
         Ok(())
     }
 
@@ -365,10 +388,71 @@ impl SystemMemory for EmbeddedMemory {
         let maps = self.read_maps("get_all", map)?;
         if let Some(m) = maps.get(map) {
             for (k, v) in m {
-                f(k, v);
+                v.with_text(|t| f(k, t));
             }
         }
         Ok(())
+    }
+
+    fn put_typed(&self, map: &str, key: &str, value: &dyn TypedValue) -> Result<(), StoreError> {
+        check_name("map", map)?;
+        let mut maps = self.write_maps(map)?;
+        self.overwrite_typed_locked(&mut maps, map, key, value);
+        Ok(())
+    }
+
+    fn read_typed_with(
+        &self,
+        map: &str,
+        key: &str,
+        f: &mut dyn FnMut(Option<StoredRef<'_>>),
+    ) -> Result<(), StoreError> {
+        let maps = self.read_maps("get", map)?;
+        f(maps.get(map).and_then(|m| m.get(key)).map(Entry::as_ref));
+        Ok(())
+    }
+
+    fn visit_all_typed(
+        &self,
+        map: &str,
+        f: &mut dyn FnMut(&str, StoredRef<'_>),
+    ) -> Result<(), StoreError> {
+        let maps = self.read_maps("get_all", map)?;
+        if let Some(m) = maps.get(map) {
+            for (k, v) in m {
+                f(k, v.as_ref());
+            }
+        }
+        Ok(())
+    }
+
+    fn beat_many_typed(&self, beats: &[(&str, &dyn TypedValue)]) -> Result<(), StoreError> {
+        {
+            let mut maps = self.write_maps(DOLPHIN_HEARTBEAT)?;
+            let listened = self.inner.dispatcher.has_map_listeners(DOLPHIN_HEARTBEAT);
+            if !maps.contains_key(DOLPHIN_HEARTBEAT) {
+                maps.insert(DOLPHIN_HEARTBEAT.to_string(), BTreeMap::new());
+            }
+            let m = maps
+                .get_mut(DOLPHIN_HEARTBEAT)
+                .expect("the heartbeat map was inserted above");
+            for (name, value) in beats {
+                match m.get_mut(*name) {
+                    Some(slot) => slot.set_typed(*value),
+                    None => {
+                        m.insert(name.to_string(), Entry::Typed(value.clone_box()));
+                    }
+                }
+                if listened {
+                    self.emit(
+                        DOLPHIN_HEARTBEAT,
+                        name,
+                        Some(&crate::typed::json_of(*value)),
+                    );
+                }
+            }
+        }
+        self.stamp_beats(beats.iter().map(|(n, _)| *n))
     }
 
     fn cell_read_with(

@@ -26,6 +26,7 @@ pub mod shard;
 pub mod sharded_feature_store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod typed;
 
 pub use backoff::Backoff;
 pub use embedded::EmbeddedMemory;
@@ -37,3 +38,4 @@ pub use redis_config::RedisConfig;
 pub use redis_memory::RedisMemory;
 pub use shard::{SHARD_COUNT, SHARD_MAPS, feature_key, shard_map, shard_of};
 pub use sharded_feature_store::ShardedFeatureStore;
+pub use typed::{StoredRef, TypedValue};

@@ -3,6 +3,7 @@
 
 use crate::error::StoreError;
 use crate::near_cache::NearCacheConfig;
+use crate::typed::{StoredRef, TypedValue, json_of};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -142,6 +143,41 @@ pub trait SystemMemory: Send + Sync {
             self.beat(name, value)?;
         }
         Ok(())
+    }
+    /// Sets `map[key]` to a typed value (crate::typed). The default stores its JSON text with
+    /// [`put`](Self::put); the embedded backend keeps the value and renders the text only
+    /// for text readers.
+    fn put_typed(&self, map: &str, key: &str, value: &dyn TypedValue) -> Result<(), StoreError> {
+        self.put(map, key, &json_of(value))
+    }
+    /// Calls `f` with `map[key]` as stored: typed when it was written typed to a backend that
+    /// keeps types, else its text. The default reads the text with
+    /// [`read_with`](Self::read_with).
+    fn read_typed_with(
+        &self,
+        map: &str,
+        key: &str,
+        f: &mut dyn FnMut(Option<StoredRef<'_>>),
+    ) -> Result<(), StoreError> {
+        self.read_with(map, key, &mut |v| f(v.map(StoredRef::Text)))
+    }
+    /// [`visit_all`](Self::visit_all) with each value as stored (typed or text).
+    fn visit_all_typed(
+        &self,
+        map: &str,
+        f: &mut dyn FnMut(&str, StoredRef<'_>),
+    ) -> Result<(), StoreError> {
+        self.visit_all(map, &mut |k, v| f(k, StoredRef::Text(v)))
+    }
+    /// [`beat_many`](Self::beat_many) with typed values; the default writes their texts.
+    fn beat_many_typed(&self, beats: &[(&str, &dyn TypedValue)]) -> Result<(), StoreError> {
+        let texts: Vec<String> = beats.iter().map(|(_, v)| json_of(*v)).collect();
+        let pairs: Vec<(&str, &str)> = beats
+            .iter()
+            .zip(&texts)
+            .map(|((n, _), t)| (*n, t.as_str()))
+            .collect();
+        self.beat_many(&pairs)
     }
     /// Calls `f` with the compare-and-set cell's value without copying it out.
     fn cell_read_with(

@@ -33,6 +33,7 @@ macro_rules! scenarios {
             near_cache_invalidation,
             heartbeats,
             in_place_reads_and_batched_beats,
+            typed_values,
         ]);
     };
 }

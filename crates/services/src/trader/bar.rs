@@ -5,7 +5,6 @@
 
 use super::ReplayTrader;
 use crate::error::ServiceError;
-use crate::json_text::{push_f64, push_int};
 use crate::run_files::Trace;
 use crate::sensor_parse;
 use crate::service::BusEvent;
@@ -127,42 +126,22 @@ impl ReplayTrader {
         Ok(())
     }
 
-    /// `DOLPHIN_FEATURES["latest_eigen_scan"]` (S §10) for the bar just stepped.
+    /// `DOLPHIN_FEATURES["latest_eigen_scan"]` (S §10) for the bar just stepped, as a typed
+    /// value (crate::typed_values: text only for text readers).
     fn publish_scan(&mut self, frame: &DayFrame, r: usize) {
-        let s = &mut self.scan_json;
-        s.clear();
-        s.push_str("{\"vel_div\":");
-        push_f64(s, frame.vel_div[r]);
-        s.push_str(",\"scan_number\":");
-        push_int(s, frame.scan_number[r]);
-        s.push_str(",\"timestamp\":");
-        push_int(s, frame.timestamp[r]);
-        s.push_str(",\"asset_prices\":{");
-        let mut first = true;
-        let texts = &mut self.price_text;
-        texts.resize_with(frame.assets.len(), Default::default);
-        for ((a, p), cached) in frame.assets.iter().zip(frame.row_prices(r)).zip(texts) {
-            if p.is_finite() && *p > 0.0 {
-                if !first {
-                    s.push(',');
-                }
-                first = false;
-                s.push('"');
-                s.push_str(a);
-                s.push_str("\":");
-                // A price that did not move since the last bar keeps its text.
-                if cached.0 != p.to_bits() || cached.1.is_empty() {
-                    cached.0 = p.to_bits();
-                    cached.1.clear();
-                    push_f64(&mut cached.1, *p);
-                }
-                s.push_str(&cached.1);
-            }
+        let scan = &mut self.scan;
+        if self.scan_date != Some(frame.date) {
+            scan.assets = frame.assets.clone().into();
+            self.scan_date = Some(frame.date);
         }
-        s.push_str("}}");
+        scan.vel_div = frame.vel_div[r];
+        scan.scan_number = frame.scan_number[r];
+        scan.timestamp = frame.timestamp[r];
+        scan.prices.clear();
+        scan.prices.extend_from_slice(frame.row_prices(r));
         if self
             .store
-            .put(DOLPHIN_FEATURES, KEY_LATEST_EIGEN_SCAN, &self.scan_json)
+            .put_typed(DOLPHIN_FEATURES, KEY_LATEST_EIGEN_SCAN, &self.scan)
             .is_err()
         {
             self.stats.store_errors += 1;

@@ -98,9 +98,9 @@ pub struct ReplayTrader {
     /// Dates whose result was flagged stale (to write a lost one again as it was).
     stale_days: Vec<UtcDate>,
     day_start_capital: f64,
-    scan_json: String,
-    /// Per asset column of the day: the last price written into the scan and its text.
-    price_text: Vec<(u64, String)>,
+    /// The latest scan (reused every bar) and the date of its asset columns.
+    scan: crate::typed_values::ScanValue,
+    scan_date: Option<UtcDate>,
     pub stats: TraderStats,
 }
 
@@ -145,8 +145,8 @@ impl ReplayTrader {
             stale_days: Vec::new(),
             last_persist_ms: EventMs::MIN / 2,
             day_start_capital: core.engine.capital(),
-            scan_json: String::with_capacity(1024),
-            price_text: Vec::new(),
+            scan: Default::default(),
+            scan_date: None,
             core,
         })
     }

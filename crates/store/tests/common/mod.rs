@@ -512,3 +512,143 @@ pub fn in_place_reads_and_batched_beats<F: Fixture>(fx: &F) {
     assert_eq!(keys, ["t_many_a", "t_many_b", "t_many_a"]);
     other.unsubscribe(sub);
 }
+
+/// A typed value for [`typed_values`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Beat {
+    pub ts: i64,
+    pub phase: String,
+}
+
+impl dolphin_store::TypedValue for Beat {
+    fn write_json(&self, out: &mut String) {
+        out.push_str(&format!(
+            "{{\"ts\":{},\"phase\":{}}}",
+            self.ts,
+            serde_json::to_string(&self.phase).unwrap()
+        ));
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn clone_box(&self) -> Box<dyn dolphin_store::TypedValue> {
+        Box::new(self.clone())
+    }
+    fn assign(&mut self, other: &dyn dolphin_store::TypedValue) -> bool {
+        match other.as_any().downcast_ref::<Self>() {
+            Some(o) => {
+                self.ts = o.ts;
+                self.phase.clone_from(&o.phase);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Typed values (`put_typed`, `beat_many_typed`) read back as the same text as a text `put`
+/// of their JSON on every backend — through `get`, `get_all`, the in-place reads, listeners
+/// and `remove` — and typed readers get either the value (embedded) or that text.
+pub fn typed_values<F: Fixture>(fx: &F) {
+    use dolphin_store::StoredRef;
+    let m = fx.client();
+    let other = fx.client();
+    let map = "t_typed";
+    let (sub, rx) = other.subscribe_channel(map).unwrap();
+    let v1 = Beat {
+        ts: 7,
+        phase: "running".into(),
+    };
+    m.put_typed(map, "k", &v1).unwrap();
+    let text1 = r#"{"ts":7,"phase":"running"}"#;
+    assert_eq!(other.get(map, "k").unwrap().as_deref(), Some(text1));
+    let v2 = Beat {
+        ts: -3,
+        phase: "stop\"ped".into(),
+    };
+    m.put_typed(map, "k", &v2).unwrap();
+    let text2 = r#"{"ts":-3,"phase":"stop\"ped"}"#;
+    assert_eq!(other.get(map, "k").unwrap().as_deref(), Some(text2));
+    let mut seen = None;
+    other
+        .read_with(map, "k", &mut |v| seen = v.map(str::to_string))
+        .unwrap();
+    assert_eq!(seen.as_deref(), Some(text2));
+    let mut typed = None;
+    other
+        .read_typed_with(map, "k", &mut |v| {
+            typed = v.map(|r| match r {
+                StoredRef::Typed(_) => (r.typed::<Beat>().cloned(), r.with_text(str::to_string)),
+                StoredRef::Text(t) => (None, t.to_string()),
+            })
+        })
+        .unwrap();
+    let (value, text) = typed.expect("the key is there");
+    assert_eq!(text, text2);
+    if m.backend() == "embedded" {
+        assert_eq!(value, Some(v2.clone()), "the embedded store keeps the type");
+    } else {
+        assert_eq!(value, None, "other backends store the text");
+    }
+    let mut missing = Some(());
+    other
+        .read_typed_with(map, "missing", &mut |v| missing = v.map(|_| ()))
+        .unwrap();
+    assert_eq!(missing, None);
+    m.put(map, "t", "5").unwrap();
+    let all = other.get_all(map).unwrap();
+    assert_eq!(all.get("k").map(String::as_str), Some(text2));
+    assert_eq!(all.get("t").map(String::as_str), Some("5"));
+    let mut visited = Vec::new();
+    other
+        .visit_all_typed(map, &mut |k, v| {
+            visited.push((k.to_string(), v.with_text(str::to_string)))
+        })
+        .unwrap();
+    assert_eq!(
+        visited,
+        vec![("k".into(), text2.to_string()), ("t".into(), "5".into())]
+    );
+    // A text put over a typed value and a typed put over a text value.
+    m.put(map, "k", "1").unwrap();
+    assert_eq!(other.get(map, "k").unwrap().as_deref(), Some("1"));
+    m.put_typed(map, "t", &v1).unwrap();
+    assert_eq!(other.get(map, "t").unwrap().as_deref(), Some(text1));
+    assert_eq!(m.remove(map, "t").unwrap().as_deref(), Some(text1));
+    // Listeners got every change as text, in order.
+    let mut got = Vec::new();
+    while got.len() < 6 {
+        match rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(e) => got.push((e.key, e.value)),
+            Err(e) => panic!("events missing after {got:?}: {e}"),
+        }
+    }
+    let s = |x: &str| Some(x.to_string());
+    assert_eq!(
+        got,
+        vec![
+            ("k".into(), s(text1)),
+            ("k".into(), s(text2)),
+            ("t".into(), s("5")),
+            ("k".into(), s("1")),
+            ("t".into(), s(text1)),
+            ("t".into(), None),
+        ]
+    );
+    other.unsubscribe(sub);
+
+    let beat_a = Beat {
+        ts: 10,
+        phase: "running".into(),
+    };
+    m.beat_many_typed(&[("t_typed_a", &beat_a), ("t_typed_b", &v1)])
+        .unwrap();
+    assert_eq!(
+        other
+            .get(schema::DOLPHIN_HEARTBEAT, "t_typed_a")
+            .unwrap()
+            .as_deref(),
+        Some(r#"{"ts":10,"phase":"running"}"#)
+    );
+    assert!(other.heartbeat_age("t_typed_b").unwrap().unwrap() < Duration::from_secs(2));
+}
