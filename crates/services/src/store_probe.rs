@@ -7,10 +7,11 @@ use crate::schedule::{Cadence, EventMs};
 use crate::service::{BoxFuture, BusEvent, Ctx, Service};
 use dolphin_store::schema::DOLPHIN_HEARTBEAT;
 
-/// Probes the store with one read (in place: the value itself is not needed).
+/// Probes the store with one read (in place and as stored, typed or text: the value itself
+/// is not needed).
 pub fn probe(ctx: &Ctx) -> Result<(), ServiceError> {
     ctx.store
-        .read_with(DOLPHIN_HEARTBEAT, "store_probe", &mut |_| {})?;
+        .read_typed_with(DOLPHIN_HEARTBEAT, "store_probe", &mut |_| {})?;
     Ok(())
 }
 

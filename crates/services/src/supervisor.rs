@@ -18,10 +18,23 @@ use crate::error::ServiceError;
 use crate::run_files::Trace;
 use crate::schedule::{Cadence, EventMs};
 use crate::service::{BusEvent, Ctx, Factory, Service};
+use crate::typed_values::BeatValue;
+use dolphin_store::TypedValue;
 use serde::Serialize;
 use std::time::Duration;
 
+/// A placeholder filling the unused part of a tick's heartbeat batch.
+static NO_BEAT: BeatValue = BeatValue {
+    ts_ms: 0,
+    phase: String::new(),
+    service: "",
+    pid: 0,
+};
+
 mod revive;
+mod timeout;
+
+use timeout::run_with_timeout;
 
 /// Counters of one service for `services.json`.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -50,34 +63,12 @@ struct Slot {
     last_logged_beat: Option<EventMs>,
     last_logged_phase: String,
     /// The heartbeat, a typed store value (crate::typed_values), reused every beat.
-    beat: crate::typed_values::BeatValue,
+    beat: BeatValue,
     /// `dolphin_service_runs_total{service}`, taken from the recorder at the first run.
     runs_counter: Option<metrics::Counter>,
     /// A service left down is built again once the event time reaches this (every
     /// [`REVIVE_MS`]): a store outage must not leave the services down for good.
     revive_at: Option<EventMs>,
-}
-
-/// Awaits a service's run under its timeout (`tokio::time::timeout` semantics: a run that is
-/// ready when polled is never a timeout). Most runs finish at their first poll: they get no
-/// timer; one that does not is awaited up to the deadline taken before that poll.
-async fn run_with_timeout(
-    mut fut: crate::service::BoxFuture<'_, Result<Vec<BusEvent>, ServiceError>>,
-    name: &'static str,
-    timeout_ms: u64,
-) -> Result<Vec<BusEvent>, ServiceError> {
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout_ms);
-    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
-    if let std::task::Poll::Ready(r) = first {
-        return r;
-    }
-    match tokio::time::timeout_at(deadline, fut).await {
-        Ok(r) => r,
-        Err(_) => Err(ServiceError::Timeout {
-            service: name.into(),
-            ms: timeout_ms,
-        }),
-    }
 }
 
 /// Event time between two attempts to bring a service that is down back.
@@ -155,7 +146,7 @@ impl Supervisor {
             },
             last_logged_beat: None,
             last_logged_phase: String::new(),
-            beat: crate::typed_values::BeatValue {
+            beat: BeatValue {
                 ts_ms: 0,
                 phase: String::new(),
                 service: name,
@@ -405,17 +396,25 @@ impl Supervisor {
         if self.beating.is_empty() {
             return Ok(());
         }
-        let beats: Vec<(&str, &dyn dolphin_store::TypedValue)> = self
-            .beating
-            .iter()
-            .map(|&i| {
-                let s = &self.slots[i];
-                (s.name, &s.beat as &dyn dolphin_store::TypedValue)
-            })
-            .collect();
+        // The batch on the stack (no allocation per tick) unless there are many services.
+        let mut on_stack = [("", &NO_BEAT as &dyn TypedValue); 16];
+        let mut on_heap = Vec::new();
+        let beats = if self.beating.len() <= on_stack.len() {
+            for (b, &i) in on_stack.iter_mut().zip(&self.beating) {
+                *b = (self.slots[i].name, &self.slots[i].beat);
+            }
+            &on_stack[..self.beating.len()]
+        } else {
+            on_heap.extend(
+                self.beating
+                    .iter()
+                    .map(|&i| (self.slots[i].name, &self.slots[i].beat as &dyn TypedValue)),
+            );
+            &on_heap[..]
+        };
         // A failed heartbeat write is the watchdog's business (the beat is missing), not a
         // reason to stop the service.
-        if let Err(e) = self.ctx.store.beat_many_typed(&beats) {
+        if let Err(e) = self.ctx.store.beat_many_typed(beats) {
             for &i in &self.beating {
                 self.slots[i].stats.last_error = Some(format!("heartbeat: {e}"));
             }

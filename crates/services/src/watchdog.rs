@@ -206,16 +206,19 @@ impl Watchdog {
     pub fn read_sensors(&mut self, ctx: &Ctx, t: EventMs) -> SensorReadings {
         let store = &ctx.store;
         let now_s = t as f64 / 1000.0;
+        // The event time as heartbeat text, for beats stored as text (written on first use).
         self.now_text.clear();
-        crate::json_text::push_f64(&mut self.now_text, now_s);
         // Cat1: the heartbeats (`hz_nodes` = the store answered this read).
         self.beat_ts.iter_mut().for_each(|b| *b = None);
-        let (services, found, now_text) = (&self.services, &mut self.beat_ts, &self.now_text);
+        let (services, found, now_text) = (&self.services, &mut self.beat_ts, &mut self.now_text);
         let beats = store.visit_all_typed(DOLPHIN_HEARTBEAT, &mut |name, v| {
             if let Some(i) = services.iter().position(|s| *s == name) {
                 found[i] = match v.typed::<BeatValue>() {
                     Some(b) => Some(b.ts()),
                     None => v.with_text(|json| {
+                        if now_text.is_empty() {
+                            crate::json_text::push_f64(now_text, now_s);
+                        }
                         sensor_parse::beat_ts_at(json, now_text, now_s)
                             .or_else(|| serde_json::from_str::<BeatHead>(json).ok().map(|h| h.ts))
                     }),
