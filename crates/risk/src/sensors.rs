@@ -63,17 +63,17 @@ impl SensorReadings {
     /// Checks every numeric field is finite and that ages, times, depth, fill probability and
     /// drawdown are not negative. (A sensor giving NaN is a broken sensor, not a healthy one.)
     pub fn validate(&self) -> Result<(), SensorError> {
-        let mut fields = vec![
-            ("heartbeat_age_s", self.heartbeat_age_s),
-            ("staleness_hours", self.staleness_hours),
-            ("depth_quality", self.depth_quality),
-            ("fill_prob", self.fill_prob),
-            ("drawdown", self.drawdown),
+        // A fixed array, no allocation: the watchdog validates every minute of event time.
+        let fields = [
+            ("heartbeat_age_s", Some(self.heartbeat_age_s)),
+            ("staleness_hours", Some(self.staleness_hours)),
+            ("depth_quality", Some(self.depth_quality)),
+            ("fill_prob", Some(self.fill_prob)),
+            ("drawdown", Some(self.drawdown)),
+            ("t_since_spike_min", self.t_since_spike_min),
         ];
-        if let Some(t) = self.t_since_spike_min {
-            fields.push(("t_since_spike_min", t));
-        }
         for (field, value) in fields {
+            let Some(value) = value else { continue };
             if !value.is_finite() {
                 return Err(SensorError::NotFinite { field, value });
             }

@@ -72,6 +72,28 @@ pub struct TraceNumbers {
     fill: CachedF64,
     since: CachedF64,
     drawdown: CachedF64,
+    /// The readings of the last line (bit for bit) and its text after `ts_ms`.
+    last: Option<SensorReadings>,
+    tail: String,
+}
+
+/// The same readings bit for bit (`-0.0` and `0.0` differ in text; NaN is never the same).
+fn same_bits(a: &SensorReadings, b: &SensorReadings) -> bool {
+    let f = |x: f64, y: f64| x.to_bits() == y.to_bits() && !x.is_nan();
+    a.hz_nodes == b.hz_nodes
+        && f(a.heartbeat_age_s, b.heartbeat_age_s)
+        && a.mc_status == b.mc_status
+        && f(a.staleness_hours, b.staleness_hours)
+        && a.ob_stale == b.ob_stale
+        && f(a.depth_quality, b.depth_quality)
+        && f(a.fill_prob, b.fill_prob)
+        && a.dvol_spike == b.dvol_spike
+        && match (a.t_since_spike_min, b.t_since_spike_min) {
+            (None, None) => true,
+            (Some(x), Some(y)) => f(x, y),
+            _ => false,
+        }
+        && f(a.drawdown, b.drawdown)
 }
 
 /// One posture-trace line (without the newline): the text of
@@ -80,6 +102,20 @@ pub struct TraceNumbers {
 pub fn trace_line(s: &mut String, ts_ms: i64, r: &SensorReadings, n: &mut TraceNumbers) {
     s.push_str("{\"ts_ms\":");
     push_int(s, ts_ms);
+    // Readings that did not change since the last line (most minutes without a position)
+    // keep their text.
+    if !n.last.is_some_and(|l| same_bits(&l, r)) {
+        let mut tail = std::mem::take(&mut n.tail);
+        tail.clear();
+        trace_tail(&mut tail, r, n);
+        n.tail = tail;
+        n.last = Some(*r);
+    }
+    s.push_str(&n.tail);
+}
+
+/// The text of `r` after `ts_ms`.
+fn trace_tail(s: &mut String, r: &SensorReadings, n: &mut TraceNumbers) {
     s.push_str(",\"hz_nodes\":");
     push_int(s, r.hz_nodes);
     s.push_str(",\"heartbeat_age_s\":");

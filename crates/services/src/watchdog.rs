@@ -33,7 +33,7 @@ use dolphin_engine::McStatus;
 use dolphin_risk::{SensorReadings, SurvivalConfig, SurvivalStack};
 use dolphin_store::schema::{
     DOLPHIN_FEATURES, DOLPHIN_HEARTBEAT, DOLPHIN_PNL_BLUE, DOLPHIN_STATE_BLUE, KEY_LATEST,
-    KEY_LATEST_EIGEN_SCAN, POSTURE_CELL, SafetyValue, safety_json, write_safety_json,
+    KEY_LATEST_EIGEN_SCAN, POSTURE_CELL, SafetyValue, safety_json_into, write_safety_json,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -125,6 +125,8 @@ pub struct Watchdog {
     last_written: Option<SafetyValue>,
     /// The text of `last_written` as it went into the cell (the next CAS's expectation).
     last_json: Option<String>,
+    /// The buffer the next posture text is written into (the one before the last).
+    spare_json: String,
     /// Per watched service: its heartbeat time found in this reading (reused).
     beat_ts: Vec<Option<f64>>,
     /// `dolphin_heartbeat_age_seconds{service}` handles (the recorder is installed before
@@ -185,6 +187,7 @@ impl Watchdog {
             peak,
             last_written: None,
             last_json: None,
+            spare_json: String::new(),
             beat_ts: vec![None; services.len()],
             age_gauges: services
                 .iter()
@@ -409,7 +412,9 @@ impl Service for Watchdog {
                 extra: Default::default(),
             };
             if self.last_written.as_ref() != Some(&new) {
-                let json = safety_json(&new)?;
+                // The new text goes into the spare buffer; the last text is the expectation.
+                let mut json = std::mem::take(&mut self.spare_json);
+                safety_json_into(&mut json, &new)?;
                 let expected = match self.last_json.take() {
                     Some(j) => Some(j),
                     None => ctx.store.cell_get(POSTURE_CELL)?,
@@ -426,6 +431,9 @@ impl Service for Watchdog {
                 }
                 self.last_written = Some(new);
                 self.last_json = Some(json);
+                if let Some(old) = expected {
+                    self.spare_json = old;
+                }
                 self.rm_gauge.set(state.rm);
             }
             self.trigger = None;

@@ -195,8 +195,17 @@ pub fn read_safety<M: SystemMemory + ?Sized>(mem: &M) -> Result<Option<SafetyVal
 /// minutes of event time; without extra fields the text is put together directly instead of
 /// through a flattening map serializer.
 pub fn safety_json(v: &SafetyValue) -> Result<String, StoreError> {
+    let mut s = String::with_capacity(48);
+    safety_json_into(&mut s, v)?;
+    Ok(s)
+}
+
+/// [`safety_json`] into `s` (cleared first; its buffer is reused).
+pub fn safety_json_into(s: &mut String, v: &SafetyValue) -> Result<(), StoreError> {
+    s.clear();
     if !v.extra.is_empty() {
-        return to_json(DOLPHIN_SAFETY, KEY_LATEST, v);
+        s.push_str(&to_json(DOLPHIN_SAFETY, KEY_LATEST, v)?);
+        return Ok(());
     }
     let posture = match v.posture {
         Posture::Apex => "APEX",
@@ -204,7 +213,6 @@ pub fn safety_json(v: &SafetyValue) -> Result<String, StoreError> {
         Posture::Turtle => "TURTLE",
         Posture::Hibernate => "HIBERNATE",
     };
-    let mut s = String::with_capacity(48);
     s.push_str("{\"posture\":\"");
     s.push_str(posture);
     s.push_str("\",\"Rm\":");
@@ -215,7 +223,7 @@ pub fn safety_json(v: &SafetyValue) -> Result<String, StoreError> {
         s.push_str("null");
     }
     s.push('}');
-    Ok(s)
+    Ok(())
 }
 
 /// Publishes a new posture (B §16.3): compare-and-set on the cell against `expected` (the
