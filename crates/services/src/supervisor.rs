@@ -26,7 +26,7 @@ use std::time::Duration;
 /// A placeholder filling the unused part of a tick's heartbeat batch.
 static NO_BEAT: BeatValue = BeatValue {
     ts_ms: 0,
-    phase: String::new(),
+    phase: "",
     service: "",
     pid: 0,
 };
@@ -61,7 +61,7 @@ struct Slot {
     svc: Option<Box<dyn Service>>,
     stats: ServiceStats,
     last_logged_beat: Option<EventMs>,
-    last_logged_phase: String,
+    last_logged_phase: &'static str,
     /// The heartbeat, a typed store value (crate::typed_values), reused every beat.
     beat: BeatValue,
     /// `dolphin_service_runs_total{service}`, taken from the recorder at the first run.
@@ -145,10 +145,10 @@ impl Supervisor {
                 ..Default::default()
             },
             last_logged_beat: None,
-            last_logged_phase: String::new(),
+            last_logged_phase: "",
             beat: BeatValue {
                 ts_ms: 0,
-                phase: String::new(),
+                phase: "",
                 service: name,
                 pid: 0,
             },
@@ -375,7 +375,7 @@ impl Supervisor {
     /// one store operation ([`SystemMemory::beat_many_typed`]; on Redis one script call).
     ///
     /// [`SystemMemory::beat_many_typed`]: dolphin_store::SystemMemory::beat_many_typed
-    pub fn beat_all(&mut self, t: EventMs, phase: &str) -> Result<(), ServiceError> {
+    pub fn beat_all(&mut self, t: EventMs, phase: &'static str) -> Result<(), ServiceError> {
         let pid = self.ctx.pid;
         self.beating.clear();
         for (i, s) in self.slots.iter_mut().enumerate() {
@@ -386,9 +386,7 @@ impl Supervisor {
                 && (s.svc.is_some() || (s.factory.is_none() && s.stats.state == "running"));
             if alive || (phase == "stopped" && s.spec.enabled) {
                 s.beat.ts_ms = t;
-                if s.beat.phase != phase {
-                    s.beat.phase = phase.into();
-                }
+                s.beat.phase = phase;
                 s.beat.pid = pid;
                 self.beating.push(i);
             }
@@ -430,7 +428,7 @@ impl Supervisor {
                     .is_none_or(|l| t - l >= self.heartbeat_log_ms);
             if log {
                 s.last_logged_beat = Some(t);
-                s.last_logged_phase = phase.into();
+                s.last_logged_phase = phase;
                 let hb = HeartbeatRef {
                     ts: t as f64 / 1000.0,
                     phase,

@@ -15,7 +15,7 @@ use std::sync::Arc;
 pub struct BeatValue {
     /// Event time, ms; the JSON `ts` is this in seconds as an `f64`.
     pub ts_ms: i64,
-    pub phase: String,
+    pub phase: &'static str,
     pub service: &'static str,
     pub pid: u32,
 }
@@ -32,7 +32,7 @@ impl TypedValue for BeatValue {
         out.push_str("{\"ts\":");
         push_f64(out, self.ts());
         out.push_str(",\"phase\":");
-        push_json_str(out, &self.phase);
+        push_json_str(out, self.phase);
         out.push_str(",\"service\":");
         push_json_str(out, self.service);
         out.push_str(",\"pid\":");
@@ -50,9 +50,7 @@ impl TypedValue for BeatValue {
             return false;
         };
         self.ts_ms = o.ts_ms;
-        if self.phase != o.phase {
-            self.phase.clone_from(&o.phase);
-        }
+        self.phase = o.phase;
         self.service = o.service;
         self.pid = o.pid;
         true
@@ -169,10 +167,11 @@ mod tests {
         #[test]
         fn heartbeat_is_what_serde_json_writes(t in 0i64..4_000_000_000_000, pid in any::<u32>(),
                                                phase in "[a-z]{1,8}|.{0,4}") {
-            let v = BeatValue { ts_ms: t, phase: phase.clone(), service: "watchdog", pid };
+            let phase: &'static str = Box::leak(phase.into_boxed_str());
+            let v = BeatValue { ts_ms: t, phase, service: "watchdog", pid };
             let hb = crate::supervisor::Heartbeat {
                 ts: t as f64 / 1000.0,
-                phase,
+                phase: phase.into(),
                 service: "watchdog".into(),
                 pid,
             };
@@ -237,7 +236,7 @@ mod tests {
         assert_eq!(a.price("ETHUSDT"), None);
         let beat = BeatValue {
             ts_ms: 1_500,
-            phase: "running".into(),
+            phase: "running",
             service: "acb",
             pid: 7,
         };

@@ -246,7 +246,7 @@ pub trait SystemMemory: Send + Sync {
 
 /// Checks a map, cell or lock name: non-empty and without hash-tag braces.
 pub(crate) fn check_name(field: &'static str, name: &str) -> Result<(), StoreError> {
-    if name.is_empty() || name.contains('{') || name.contains('}') {
+    if name.is_empty() || name.bytes().any(|b| b == b'{' || b == b'}') {
         return Err(StoreError::Config {
             field,
             reason: format!("name `{name}` must be non-empty and contain no `{{` or `}}`"),
