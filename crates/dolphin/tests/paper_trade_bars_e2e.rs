@@ -1,4 +1,4 @@
-//! Issue 12 item 4 end to end over real sockets (docs/LIVE.md §8): the champion's 5-second
+//! Issue 12 item 4 end to end over real sockets (docs/LIVE.md §4, §6): the champion's 5-second
 //! bars. `dolphin exchange` replays the shared depth captures (BTCUSDT and ETHUSDT,
 //! 2024-08-08 23:54:15–23:59:59.9, real Binance messages; their trades go out as `aggTrade`);
 //! `dolphin paper --bar-seconds 5` subscribes the two trade streams, builds 5-second bars in
