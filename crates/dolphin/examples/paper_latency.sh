@@ -25,19 +25,23 @@ printf '| assets | scans | bar→step p50 | p99 | max | orders | bar→order p50
 for n in $SIZES; do
   if [ "$n" = 16 ]; then
     klines="$ROOT/data/sample/klines-1m"; day=2025-05-05; end=2025-05-06; assets=""; streams=15
+    config="$ROOT/configs/blue.yml"
   else
     klines="$TMP/k$n"
     cargo run -q --release -p dolphin-scanner --example gen_klines -- --assets "$n" --bars 1500 \
       --seed 7 --out "$klines" --clean --gz > /dev/null
     day=2025-01-01; end=2025-01-02; streams=$n
     assets=$(ls "$klines" | sed 's/-1m.csv.gz//' | paste -sd,)
+    # The generated panel has no BTCUSDT: the volatility filter uses its first asset instead.
+    config="$TMP/c$n.yml"
+    sed 's/vol_reference_asset: BTCUSDT/vol_reference_asset: S000USDT/' "$ROOT/configs/blue.yml" > "$config"
   fi
   "$BIN" exchange --klines "$klines" --from "$day" --to "$day" --speed "$SPEED" --port 0 \
     --wait-streams "$streams" > "$TMP/ex$n.out" 2> /dev/null &
   EX_PID=$!
   for _ in $(seq 300); do grep -q 'REST' "$TMP/ex$n.out" 2>/dev/null && break; sleep 0.1; done
   url=$(awk -F'|' '$2 ~ /REST/ {gsub(/ /,"",$3); print $3}' "$TMP/ex$n.out")
-  "$BIN" paper --exchange-url "$url" --end "$end" --run-for 1200 --out "$TMP/p$n" \
+  "$BIN" paper --config "$config" --bar-seconds 60 --exchange-url "$url" --end "$end" --run-for 1200 --out "$TMP/p$n" \
     ${assets:+--assets "$assets"} > "$TMP/p$n.log" 2>&1
   kill "$EX_PID" 2>/dev/null || true; EX_PID=""
   python3 - "$TMP/p$n/paper.json" "$n" >> "$TMP/table" <<'PY'

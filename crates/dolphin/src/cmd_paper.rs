@@ -32,11 +32,11 @@ pub struct Args {
     /// Stop after this many seconds of wall time (default: run until Ctrl-C).
     #[arg(long)]
     run_for: Option<f64>,
-    /// Event-time end of the data (a UTC date = its 00:00): the bar before it is the last one;
-    /// an open position closes with END_OF_DATA, as at a replay's last row (SPEC §6), and the
-    /// node stops. For replays of a local exchange.
-    #[arg(long)]
-    end: Option<dolphin_core::UtcDate>,
+    /// Event-time end of the data, a UTC date (its 00:00) or time `YYYY-MM-DDTHH:MM[:SS]Z`:
+    /// the bar before it is the last one; an open position closes with END_OF_DATA, as at a
+    /// replay's last row (SPEC §6), and the node stops. For replays of a local exchange.
+    #[arg(long, value_parser = parse_end)]
+    end: Option<i64>,
     /// Feed the engine's OB layer (OB-1..OB-5) from the store's shard maps
     /// `DOLPHIN_FEATURES_SHARD_00..09`, as `dolphin ob-stream --redis` writes them (needs
     /// `--redis`: the embedded store is private to this process).
@@ -46,6 +46,41 @@ pub struct Args {
     /// paper.json (scan, order and latency counters) here when the node stops.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Bar length in seconds, overriding the config's `bar_seconds` (SPEC D1): 60 = the
+    /// exchange's 1-minute klines; 5 (the champion) or any other divisor of a day = bars built
+    /// in the node from the trade stream, recorded under `--out`/bars as kline CSVs.
+    #[arg(long)]
+    bar_seconds: Option<u32>,
+}
+
+/// `--end`: `YYYY-MM-DD` (00:00 UTC) or `YYYY-MM-DDTHH:MM[:SS]Z`, as ms since the epoch.
+fn parse_end(s: &str) -> Result<i64, String> {
+    let bad = || format!("`{s}`: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z (UTC)");
+    let (date, time) = match s.split_once('T') {
+        Some((d, t)) => (d, Some(t.strip_suffix('Z').ok_or_else(bad)?)),
+        None => (s, None),
+    };
+    let date: dolphin_core::UtcDate = date.parse().map_err(|_| bad())?;
+    let mut ms = date.start_ms();
+    if let Some(t) = time {
+        let parts: Vec<&str> = t.split(':').collect();
+        let field = |i: usize, max: i64| -> Result<i64, String> {
+            let v: i64 = parts[i].parse().map_err(|_| bad())?;
+            if parts[i].len() == 2 && (0..max).contains(&v) {
+                Ok(v)
+            } else {
+                Err(bad())
+            }
+        };
+        if !(2..=3).contains(&parts.len()) {
+            return Err(bad());
+        }
+        ms += field(0, 24)? * 3_600_000 + field(1, 60)? * 60_000;
+        if parts.len() == 3 {
+            ms += field(2, 60)? * 1000;
+        }
+    }
+    Ok(ms)
 }
 
 /// The 16 symbols of `data/sample/klines-1m` (data/README.md).
@@ -81,7 +116,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     } else {
         a.assets.clone()
     };
+    let mut system = system;
+    if let Some(b) = a.bar_seconds {
+        anyhow::ensure!(
+            b > 0 && 86_400 % b == 0,
+            "--bar-seconds {b}: must divide a day (1, 5, 60, 300, ...)"
+        );
+        system.bar_seconds = b;
+    }
     let mut opts = PaperOptions::new(system, assets);
+    if opts.bar_seconds() != 60 {
+        opts.record_bars = a.out.as_ref().map(|o| o.join("bars"));
+    }
     if a.dry_run {
         opts.log_level = log::LevelFilter::Warn;
     }
@@ -96,7 +142,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         );
         opts.run_for = Some(std::time::Duration::from_secs_f64(s));
     }
-    opts.end_ms = a.end.map(|d| d.start_ms());
+    opts.end_ms = a.end;
     let store_label = match &a.redis {
         Some(url) => {
             let url = url.clone();
@@ -152,7 +198,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         ("starting balance", r.starting_balance.clone()),
         ("actors", r.actors.join(", ")),
         ("strategies", r.strategies.join(", ")),
-        ("panel", format!("{} assets", r.bar_types.len())),
+        ("panel", format!("{} assets", opts.assets.len())),
+        (
+            "bars",
+            if opts.bar_seconds() == 60 {
+                "1-minute klines from the exchange".to_string()
+            } else {
+                format!("{} s, built from the trade stream", opts.bar_seconds())
+            },
+        ),
         ("driver bar", r.driver.clone()),
         ("store", store_label),
         ("OB provider", ob_label),
@@ -179,4 +233,25 @@ pub fn run(_a: Args) -> anyhow::Result<()> {
         "this dolphin was built without the `nautilus` feature (off by default); rebuild with \
          `cargo run --release -p dolphin --features nautilus -- paper ...`"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_end;
+
+    #[test]
+    fn end_is_a_date_or_a_utc_time() {
+        assert_eq!(parse_end("2025-05-06"), Ok(1_746_489_600_000));
+        assert_eq!(parse_end("2024-08-08T23:59:30Z"), Ok(1_723_161_570_000));
+        assert_eq!(parse_end("2024-08-08T23:59Z"), Ok(1_723_161_540_000));
+        for bad in [
+            "2024-08-08T23:59:30",
+            "2024-08-08T24:00Z",
+            "2024-08-08T1:00Z",
+            "x",
+        ] {
+            let e = parse_end(bad).unwrap_err();
+            assert!(e.contains(bad), "{e}");
+        }
+    }
 }

@@ -138,6 +138,7 @@ fn paper_node_on_the_local_exchange_trades_exactly_as_the_backtest() {
     let paper = run_ok(
         dolphin()
             .args(["paper", "--exchange-url", &url, "--end", "2025-05-06"])
+            .args(["--bar-seconds", "60"])
             .args(["--run-for", "900", "--out"])
             .arg(t.join("paper")),
         "dolphin paper",

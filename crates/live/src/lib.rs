@@ -5,7 +5,8 @@
 //!   every 500 ms of event time with the project's feature engine and writes them to the
 //!   shard maps `DOLPHIN_FEATURES_SHARD_00..09`, with book health for the watchdog.
 //! * [`store_provider`] — the engine's `ObProvider` read back from those maps.
-//! * [`bars`] — live bars (default 5 s, SPEC D1) from the trade stream.
+//! * [`LiveBarBuilder`] (in `dolphin-orderbook`, re-exported) — live bars (default 5 s, SPEC
+//!   D1) from the trade stream.
 //! * [`wire`] — decoding frames and classifying bad wire input.
 //!
 //! Decisions: docs/LIVE.md. Metrics (`metrics` facade): `dolphin_ob_messages_total`,
@@ -14,7 +15,6 @@
 //! `dolphin_ob_features_published_total`, `dolphin_ob_rest_errors_total{status}`, gauges
 //! `dolphin_ob_books_synced`, `dolphin_ob_books_stale`.
 
-pub mod bars;
 pub mod config;
 pub mod error;
 pub mod feature_value;
@@ -22,8 +22,8 @@ pub mod service;
 pub mod store_provider;
 pub mod wire;
 
-pub use bars::{LiveBar, LiveBarBuilder};
 pub use config::ObStreamConfig;
+pub use dolphin_orderbook::{LiveBar, LiveBarBuilder};
 pub use error::LiveError;
 pub use feature_value::{
     HEARTBEAT_NAME, KEY_OB_HEALTH, ObFeatureValue, ObHealthValue, wall_now_ms,

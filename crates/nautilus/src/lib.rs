@@ -7,6 +7,7 @@
 pub mod actor;
 pub mod actor_log;
 pub mod backtest;
+pub mod bar_recorder;
 pub mod config;
 pub mod day_source;
 pub mod error;

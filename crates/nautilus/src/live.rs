@@ -1,5 +1,6 @@
 //! The paper-trading live node (issue 7 item 4; S §12.2 "paper on live data"): a Nautilus
-//! `LiveNode` with the Binance USD-M futures **data** client (klines of the panel), the Nautilus
+//! `LiveNode` with the Binance USD-M futures **data** client (klines of the panel, or its trades
+//! for bars shorter than a minute, SPEC D1), the Nautilus
 //! **sandbox** execution client on venue `BINANCE` (simulated fills on live prices), the
 //! [`ScannerActor`] (klines → `latest_eigen_scan` in the store) and the [`DolphinActor`] in live
 //! mode (scan → engine → market orders to the sandbox).
@@ -68,6 +69,8 @@ pub struct PaperOptions {
     /// The optional layers' providers (store-backed ones from the services), installed into
     /// the DolphinActor's engine at every start; a posture source here replaces the store's.
     pub providers: Providers,
+    /// Write the node's own trade bars (`bar_seconds` ≠ 60) as kline CSVs here.
+    pub record_bars: Option<std::path::PathBuf>,
 }
 
 impl PaperOptions {
@@ -86,7 +89,14 @@ impl PaperOptions {
             run_for: None,
             end_ms: None,
             providers: Providers::none(),
+            record_bars: None,
         }
+    }
+
+    /// The bar length the node runs on (SPEC D1 `bar_seconds`): 60 = the exchange's 1-minute
+    /// klines; anything else = bars built in the node from the trade stream.
+    pub fn bar_seconds(&self) -> u32 {
+        self.system.bar_seconds
     }
 }
 
@@ -112,7 +122,8 @@ pub struct PaperReport {
     pub exec_clients: Vec<String>,
     pub actors: Vec<String>,
     pub strategies: Vec<String>,
-    /// One kline bar type per panel asset.
+    /// One kline bar type per panel asset (with 1-minute bars), or the trade streams' bar
+    /// length (`5-SECOND bars from trades`).
     pub bar_types: Vec<String>,
     /// The bar type that drives the DolphinActor (the volatility reference asset).
     pub driver: String,
@@ -200,13 +211,20 @@ pub fn build_paper_node(opts: &PaperOptions) -> anyhow::Result<PaperNode> {
         .build()?;
 
     let bar_types: Vec<_> = opts.assets.iter().map(|a| bar_type(a)).collect();
-    let publisher = ScanPublisher::new(opts.assets.clone(), opts.scanner.clone(), 60_000)
-        .map_err(|e| anyhow::anyhow!("scanner config: {e}"))?;
+    let bar_seconds = opts.bar_seconds();
+    let publisher = ScanPublisher::new(
+        opts.assets.clone(),
+        opts.scanner.clone(),
+        i64::from(bar_seconds) * 1000,
+    )
+    .map_err(|e| anyhow::anyhow!("scanner config: {e}"))?;
     let inbox = ScanInbox::new();
-    node.add_actor(
-        ScannerActor::new(publisher, bar_types.clone(), opts.store.clone())
-            .with_inbox(inbox.clone()),
-    )?;
+    let mut scanner = ScannerActor::new(publisher, bar_types.clone(), opts.store.clone())
+        .with_inbox(inbox.clone());
+    if bar_seconds != 60 {
+        scanner = scanner.with_trade_bars(bar_seconds, opts.record_bars.as_deref(), opts.end_ms);
+    }
+    node.add_actor(scanner)?;
     let done = Arc::new(AtomicBool::new(false));
 
     let mut actor_cfg = DolphinActorConfig::new(opts.system.engine.clone());
@@ -275,7 +293,14 @@ pub fn build_paper_node(opts: &PaperOptions) -> anyhow::Result<PaperNode> {
         exec_clients,
         actors,
         strategies,
-        bar_types: bar_types.iter().map(ToString::to_string).collect(),
+        bar_types: if bar_seconds == 60 {
+            bar_types.iter().map(ToString::to_string).collect()
+        } else {
+            vec![format!(
+                "{bar_seconds}-SECOND bars built in the node from {} trade streams",
+                opts.assets.len()
+            )]
+        },
         driver: bar_type(&driver_asset).to_string(),
         champion_hash: champion_hash(&opts.system.engine),
         starting_balance: balance.to_string(),

@@ -1,19 +1,38 @@
 //! The eigenvalue scanner as a Nautilus actor for the live node (S §9.1): it subscribes to the
 //! kline bars of every panel asset, assembles each bar time's closes and writes the scan to
 //! `DOLPHIN_FEATURES["latest_eigen_scan"]`, where the [`crate::DolphinActor`] in live mode
-//! reads it. The logic is [`ScanPublisher`]; this is the wire.
+//! reads it. The logic is [`ScanPublisher`]; this is the wire. With `bar_seconds` other than
+//! 60 (SPEC D1; the champion's 5 s) it subscribes to the trade stream instead and builds the
+//! bars itself ([`LiveBarBuilder`], SPEC §8 "Bars"), optionally recording them
+//! ([`BarRecorder`]).
 
+use crate::bar_recorder::BarRecorder;
 use crate::config::StoreConnector;
 use crate::live_scan::LiveScan;
 use crate::scan_inbox::{SCAN_SIGNAL, ScanInbox};
 use crate::scan_publisher::{PublisherStats, ScanPublisher};
+use dolphin_orderbook::{Fixed, LiveBar, LiveBarBuilder, Trade};
 use dolphin_store::SystemMemory;
 use dolphin_store::schema::{DOLPHIN_FEATURES, KEY_LATEST_EIGEN_SCAN, to_json};
 use nautilus_common::actor::{DataActor, DataActorConfig, DataActorCore};
 use nautilus_common::nautilus_actor;
-use nautilus_model::data::{Bar, BarType};
+use nautilus_common::timer::TimeEvent;
+use nautilus_core::UnixNanos;
+use nautilus_model::data::{Bar, BarType, TradeTick};
+use nautilus_model::enums::AggressorSide;
 use nautilus_model::identifiers::ActorId;
 use std::sync::Arc;
+
+/// Bar subscriptions sent at once; the rest follow one batch every [`SUBSCRIBE_GAP`].
+/// NautilusTrader 0.57's Binance stream pool checks a connection's free capacity and takes it
+/// in two steps; subscriptions handled at the same moment on two runtime threads can both see
+/// the last free stream of a full connection, and one then fails ("Pool exhausted"). With
+/// batches of 10 (a divisor of its 200 streams per connection) spaced in time, no batch
+/// straddles a full connection while another is in flight (docs/LIVE.md §7).
+pub const SUBSCRIBE_BATCH: usize = 10;
+/// Wall time between two subscription batches.
+pub const SUBSCRIBE_GAP: std::time::Duration = std::time::Duration::from_millis(20);
+const SUBSCRIBE_TIMER: &str = "dolphin_subscribe";
 
 /// Kline bars → live eigen scans in the store.
 pub struct ScannerActor {
@@ -22,9 +41,47 @@ pub struct ScannerActor {
     connector: StoreConnector,
     store: Option<Arc<dyn SystemMemory>>,
     bar_types: Vec<BarType>,
+    /// Bar types not subscribed yet (the panel is subscribed in batches, see
+    /// [`SUBSCRIBE_BATCH`]).
+    to_subscribe: Vec<BarType>,
     store_errors: u64,
     /// The node's DolphinActor queue (every scan once, in order), when it runs in this node.
     inbox: Option<ScanInbox>,
+    feed: BarFeed,
+}
+
+/// Where the scanner's bars come from (SPEC D1 `bar_seconds`).
+#[derive(Debug)]
+enum BarFeed {
+    /// The exchange's 1-minute klines (`bar_seconds: 60`).
+    Klines,
+    /// Bars of `bar_seconds` built in the node from the trade stream (the champion: 5 s).
+    Trades(Box<TradeFeed>),
+}
+
+#[derive(Debug)]
+struct TradeFeed {
+    builder: LiveBarBuilder,
+    recorder: Option<BarRecorder>,
+    /// Bars opening at or after this (the run's end) are not recorded.
+    record_end_ms: Option<i64>,
+    closed: Vec<LiveBar>,
+    bars: u64,
+    filled: u64,
+    bad_trades: u64,
+}
+
+/// Trade-bar counters of a [`ScannerActor`] in trade mode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TradeBarStats {
+    /// Bars closed (all symbols).
+    pub bars: u64,
+    /// Of which without a trade (the close carried, SPEC §8).
+    pub filled: u64,
+    /// Trades whose price or size could not be read.
+    pub bad_trades: u64,
+    /// Bars written by the recorder.
+    pub recorded: u64,
 }
 
 nautilus_actor!(ScannerActor);
@@ -56,8 +113,58 @@ impl ScannerActor {
             connector,
             store: None,
             bar_types,
+            to_subscribe: Vec::new(),
             store_errors: 0,
             inbox: None,
+            feed: BarFeed::Klines,
+        }
+    }
+
+    /// Builds the panel's bars of `bar_seconds` from the trade stream (subscribing trades, not
+    /// klines) and, with `record`, writes them as kline CSVs there ([`BarRecorder`]), up to
+    /// the bar before `end_ms` (the node's event-time end, when it has one).
+    pub fn with_trade_bars(
+        mut self,
+        bar_seconds: u32,
+        record: Option<&std::path::Path>,
+        end_ms: Option<i64>,
+    ) -> Self {
+        self.feed = BarFeed::Trades(Box::new(TradeFeed {
+            builder: LiveBarBuilder::new(bar_seconds),
+            recorder: record.map(|d| BarRecorder::new(d, bar_seconds)),
+            record_end_ms: end_ms,
+            closed: Vec::new(),
+            bars: 0,
+            filled: 0,
+            bad_trades: 0,
+        }));
+        self
+    }
+
+    /// Trade-bar counters (`None` with kline bars).
+    pub fn trade_bar_stats(&self) -> Option<TradeBarStats> {
+        match &self.feed {
+            BarFeed::Klines => None,
+            BarFeed::Trades(f) => Some(TradeBarStats {
+                bars: f.bars,
+                filled: f.filled,
+                bad_trades: f.bad_trades,
+                recorded: f.recorder.as_ref().map_or(0, BarRecorder::written),
+            }),
+        }
+    }
+
+    fn subscribe_one(&mut self, bt: BarType) {
+        match self.feed {
+            BarFeed::Klines => self.subscribe_bars(bt, None, None),
+            BarFeed::Trades(_) => self.subscribe_trades(bt.instrument_id(), None, None),
+        }
+    }
+
+    fn unsubscribe_one(&mut self, bt: BarType) {
+        match self.feed {
+            BarFeed::Klines => self.unsubscribe_bars(bt, None, None),
+            BarFeed::Trades(_) => self.unsubscribe_trades(bt.instrument_id(), None, None),
         }
     }
 
@@ -89,6 +196,76 @@ impl ScannerActor {
             self.publisher.interval_ms(),
         );
         let close = bar.close.as_f64();
+        let asset = asset.to_string();
+        self.publish_close(&asset, open_ms, close, arrived, bar.ts_event);
+    }
+
+    /// Handles one trade (5-second bars, SPEC D1 / §8 "Bars"): the trade goes into the live
+    /// bar builder on the trade's own time (the adapter's `ts_event` = Binance `T`); every bar
+    /// it closes is recorded (when recording) and its close published like a kline's.
+    pub fn handle_trade(&mut self, tick: &TradeTick) {
+        let arrived = std::time::Instant::now();
+        let BarFeed::Trades(feed) = &mut self.feed else {
+            return;
+        };
+        let symbol = tick.instrument_id.symbol.to_string();
+        let asset = symbol.strip_suffix("-PERP").unwrap_or(&symbol);
+        let (Ok(price), Ok(qty)) = (
+            Fixed::parse(&tick.price.to_string()),
+            Fixed::parse(&tick.size.to_string()),
+        ) else {
+            feed.bad_trades += 1;
+            log::warn!(
+                "ScannerActor: trade {} of {asset}: price or size unreadable",
+                tick.trade_id
+            );
+            return;
+        };
+        let ms = (tick.ts_event.as_u64() / 1_000_000) as i64;
+        let trade = Trade {
+            trade_id: tick.trade_id.as_str().parse().unwrap_or(0),
+            price,
+            qty,
+            buyer_is_maker: tick.aggressor_side == AggressorSide::Seller,
+            transaction_time_ms: ms,
+            event_time_ms: ms,
+        };
+        let mut closed = std::mem::take(&mut feed.closed);
+        feed.builder.on_trade(asset, &trade, ms, &mut closed);
+        for b in &closed {
+            feed.bars += 1;
+            feed.filled += u64::from(b.filled);
+            if let Some(r) = feed.recorder.as_mut()
+                && feed.record_end_ms.is_none_or(|end| b.open_ms() < end)
+            {
+                r.record(b);
+            }
+        }
+        for b in &closed {
+            self.publish_close(
+                &b.symbol,
+                b.open_ms(),
+                b.close_f64(),
+                arrived,
+                tick.ts_event,
+            );
+        }
+        closed.clear();
+        if let BarFeed::Trades(feed) = &mut self.feed {
+            feed.closed = closed;
+        }
+    }
+
+    /// One asset's close of the bar opening at `open_ms`: scans completed by it go to the store
+    /// and to the DolphinActor's inbox.
+    fn publish_close(
+        &mut self,
+        asset: &str,
+        open_ms: i64,
+        close: f64,
+        arrived: std::time::Instant,
+        ts: UnixNanos,
+    ) {
         for value in self.publisher.on_close(asset, open_ms, close) {
             if let Some(store) = &self.store {
                 let written =
@@ -105,15 +282,27 @@ impl ScannerActor {
                     Ok(scan) => {
                         inbox.push(scan, arrived);
                         // The DolphinActor steps it inside this call (message bus, same thread).
-                        self.publish_signal(
-                            SCAN_SIGNAL,
-                            value.scan_number.to_string(),
-                            bar.ts_event,
-                        );
+                        self.publish_signal(SCAN_SIGNAL, value.scan_number.to_string(), ts);
                     }
                     Err(e) => log::error!("ScannerActor: scan {}: {e}", value.scan_number),
                 }
             }
+        }
+    }
+
+    /// Subscribes the next [`SUBSCRIBE_BATCH`] bar types of the panel (in panel order).
+    fn subscribe_batch(&mut self) {
+        for _ in 0..SUBSCRIBE_BATCH {
+            let Some(bt) = self.to_subscribe.pop() else {
+                break;
+            };
+            self.subscribe_one(bt);
+        }
+        if self.to_subscribe.is_empty() {
+            log::info!(
+                "ScannerActor: {} bar subscriptions sent",
+                self.bar_types.len()
+            );
         }
     }
 
@@ -165,14 +354,39 @@ impl DataActor for ScannerActor {
             }
         }
         self.bar_types = self.drop_unlisted();
-        for bt in self.bar_types.clone() {
-            self.subscribe_bars(bt, None, None);
+        self.to_subscribe = self.bar_types.iter().rev().copied().collect();
+        self.subscribe_batch();
+        if !self.to_subscribe.is_empty() {
+            self.clock().set_timer_ns(
+                SUBSCRIBE_TIMER,
+                SUBSCRIBE_GAP.as_nanos() as u64,
+                None,
+                None,
+                None,
+                None,
+                None,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn on_time_event(&mut self, event: &TimeEvent) -> anyhow::Result<()> {
+        if event.name.as_str() == SUBSCRIBE_TIMER {
+            self.subscribe_batch();
+            if self.to_subscribe.is_empty() {
+                self.clock().cancel_timer(SUBSCRIBE_TIMER);
+            }
         }
         Ok(())
     }
 
     fn on_bar(&mut self, bar: &Bar) -> anyhow::Result<()> {
         self.handle_bar(bar);
+        Ok(())
+    }
+
+    fn on_trade(&mut self, tick: &TradeTick) -> anyhow::Result<()> {
+        self.handle_trade(tick);
         Ok(())
     }
 
@@ -188,8 +402,24 @@ impl DataActor for ScannerActor {
             st.absent_assets,
             self.store_errors
         );
+        if let BarFeed::Trades(f) = &mut self.feed {
+            if let Some(r) = f.recorder.as_mut() {
+                r.flush();
+            }
+            log::info!(
+                "ScannerActor: trade bars={} filled={} bad_trades={} recorded={}",
+                f.bars,
+                f.filled,
+                f.bad_trades,
+                f.recorder.as_ref().map_or(0, BarRecorder::written)
+            );
+        }
+        self.clock().cancel_timer(SUBSCRIBE_TIMER);
+        let pending = std::mem::take(&mut self.to_subscribe);
         for bt in self.bar_types.clone() {
-            self.unsubscribe_bars(bt, None, None);
+            if !pending.contains(&bt) {
+                self.unsubscribe_one(bt);
+            }
         }
         self.store = None;
         Ok(())

@@ -15,6 +15,7 @@ pub mod capture;
 pub mod decimal;
 pub mod event;
 pub mod features;
+pub mod live_bars;
 pub mod message;
 pub mod provider;
 mod raw;
@@ -31,6 +32,7 @@ pub use capture::{
 };
 pub use decimal::{DecimalError, Fixed};
 pub use features::{AssetFeatures, FeatureConfig, MacroFeatures};
+pub use live_bars::{LiveBar, LiveBarBuilder};
 pub use message::{
     BookTicker, DepthSnapshot, DepthUpdate, Level, LineError, Message, MessageError, Trade,
     parse_capture_line, parse_message, parse_message_serde,

@@ -175,7 +175,7 @@ impl TradeBar {
         }
     }
 
-    fn add(&mut self, t: &Trade) -> Option<()> {
+    pub(crate) fn add(&mut self, t: &Trade) -> Option<()> {
         if self.count == 0 {
             self.open = t.price;
             self.high = t.price;
