@@ -6,7 +6,8 @@
 //! * Services: [`store_probe`], [`factors_http`] (external factors over HTTP), [`acb_processor`]
 //!   (B §16.1), [`watchdog`] (B §16.3), [`mc_flow`] (B §16.4); [`ob_slot`] runs the OB stream
 //!   service the binary hands in (`dolphin serve --exchange-url`), [`ob_health`] is its Cat3.
-//! * [`trader`] — the replay trader on [`trader_core`], every provider wired from the store
+//! * [`trader`] — the replay trader on [`trader_core`] and [`decisions`] (shared with the live
+//!   governor), every provider wired from the store
 //!   ([`pending_acb`]), state and results persisted ([`persistence`]), every decision traced
 //!   ([`traces`], [`run_files`]); [`traced_replay`] is `dolphin backtest` driven by those traces.
 //! * [`serve`] — the command's body; [`plan`] — its dry run (S §15.5); [`logging`] — JSON logs
@@ -14,6 +15,7 @@
 
 pub mod acb_processor;
 pub mod config;
+pub mod decisions;
 pub mod error;
 pub mod factors_http;
 pub mod json_text;

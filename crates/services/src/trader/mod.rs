@@ -20,17 +20,15 @@ mod prior;
 pub use prior::{PriorDay, PriorDecisions};
 
 use crate::error::ServiceError;
-use crate::pending_acb::PendingAcb;
+use crate::decisions::TraderDecisions;
 use crate::persistence::{TraderState, save_state, write_day_once};
 use crate::run_files::RunFiles;
 use crate::schedule::EventMs;
 use crate::service::BusEvent;
 use crate::supervisor::Supervisor;
 use crate::trader_core::TraderCore;
-use dolphin_core::{DayFrame, Posture, UtcDate};
+use dolphin_core::{DayFrame, UtcDate};
 use dolphin_data::{DataError, read_day_file};
-use dolphin_engine::McReport;
-use dolphin_risk::CircuitBreakerManager;
 use dolphin_store::SystemMemory;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -76,12 +74,7 @@ pub struct ReplayTrader {
     pub core: TraderCore,
     store: Arc<dyn SystemMemory>,
     files: RunFiles,
-    pending: PendingAcb,
-    breaker: CircuitBreakerManager,
-    can_open: bool,
-    mc_enabled: bool,
-    last_mc: Option<McReport>,
-    acb_wait: Duration,
+    decisions: TraderDecisions,
     day_timeout: Duration,
     load_retries: u32,
     run_id: String,
@@ -90,9 +83,6 @@ pub struct ReplayTrader {
     resume: Option<TraderState>,
     prior: Option<PriorDecisions>,
     speed: f64,
-    day_posture_raw: Option<String>,
-    day_posture: Posture,
-    day_stale: bool,
     /// Event time of the last state write.
     last_persist_ms: EventMs,
     /// Dates whose result was flagged stale (to write a lost one again as it was).
@@ -118,16 +108,15 @@ impl ReplayTrader {
         speed: f64,
     ) -> Result<Self, ServiceError> {
         let ctx = &sup.ctx;
-        let pending = PendingAcb::subscribe(ctx.store.clone())?;
         Ok(Self {
             store: ctx.store.clone(),
             files: ctx.files.clone(),
-            pending,
-            breaker: CircuitBreakerManager::new(ctx.cfg.circuit_breaker.clone())?,
-            can_open: true,
-            mc_enabled,
-            last_mc: None,
-            acb_wait: Duration::from_millis(ctx.cfg.acb_wait_ms),
+            decisions: TraderDecisions::new(
+                ctx.store.clone(),
+                ctx.files.clone(),
+                &ctx.cfg,
+                mc_enabled,
+            )?,
             day_timeout: Duration::from_millis(ctx.cfg.trader.retry.timeout_ms),
             load_retries: ctx.cfg.trader.retry.retries,
             run_id,
@@ -139,9 +128,6 @@ impl ReplayTrader {
             },
             prior,
             speed,
-            day_posture_raw: None,
-            day_posture: Posture::Apex,
-            day_stale: false,
             stale_days: Vec::new(),
             last_persist_ms: EventMs::MIN / 2,
             day_start_capital: core.engine.capital(),
@@ -252,7 +238,11 @@ impl ReplayTrader {
     async fn after_tick(&mut self, sup: &mut Supervisor) {
         for ev in sup.take_events() {
             if let BusEvent::AcbPublished { seq, date } = ev
-                && !self.pending.wait_for(seq, self.acb_wait).await
+                && !self
+                    .decisions
+                    .pending
+                    .wait_for(seq, self.decisions.acb_wait)
+                    .await
             {
                 self.stats.store_errors += 1;
                 tracing::warn!(seq, %date, "ACB publication did not reach the trader in time");
@@ -287,7 +277,7 @@ impl ReplayTrader {
         last: bool,
     ) -> Result<(), ServiceError> {
         let day = self.core.end_day(last)?;
-        if self.day_stale {
+        if self.decisions.day_stale {
             self.stale_days.push(date);
         }
         // With the store down at a day's end the run goes on (the next date then begins
@@ -295,7 +285,7 @@ impl ReplayTrader {
         // date change writes it (`restore_lost_days`); a process killed before that re-runs
         // the day and writes it. The last day's writes stay fatal: nothing comes after them
         // but a restart.
-        let written = write_day_once(self.store.as_ref(), &day, self.day_stale)
+        let written = write_day_once(self.store.as_ref(), &day, self.decisions.day_stale)
             .and_then(|w| self.restore_lost_days().map(|()| w));
         let t = date.succ().start_ms() - 1;
         let persisted = self.persist(t, date);
