@@ -54,7 +54,7 @@ pub struct Args {
 }
 
 /// `--end`: `YYYY-MM-DD` (00:00 UTC) or `YYYY-MM-DDTHH:MM[:SS]Z`, as ms since the epoch.
-fn parse_end(s: &str) -> Result<i64, String> {
+pub(crate) fn parse_end(s: &str) -> Result<i64, String> {
     let bad = || format!("`{s}`: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z (UTC)");
     let (date, time) = match s.split_once('T') {
         Some((d, t)) => (d, Some(t.strip_suffix('Z').ok_or_else(bad)?)),

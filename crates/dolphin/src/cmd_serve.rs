@@ -22,9 +22,24 @@ pub struct Args {
     /// The store the services share: `embedded` or redis://HOST:PORT[,…] (several = cluster).
     #[arg(long, default_value = "embedded")]
     store: StoreSpec,
-    /// Run the paper node on live data instead of a replay.
+    /// Run the services around the NautilusTrader paper node on live market data (Binance, or
+    /// the local exchange with --exchange-url) instead of a replay; needs a build with
+    /// `--features nautilus`.
     #[arg(long, conflicts_with = "replay")]
     live: bool,
+    /// --live: the panel (Binance USD-M symbols). Default: the 16 perpetuals of the shipped data.
+    #[arg(long, value_delimiter = ',', requires = "live")]
+    assets: Vec<String>,
+    /// --live: bar length in seconds (overrides the config's `bar_seconds`; 60 = exchange klines).
+    #[arg(long, requires = "live")]
+    bar_seconds: Option<u32>,
+    /// --live: event-time end of the data (`YYYY-MM-DD` or `YYYY-MM-DDTHH:MM[:SS]Z`); the node
+    /// ends the data there (SPEC §6) and the run stops.
+    #[arg(long, value_parser = crate::cmd_paper::parse_end, requires = "live")]
+    end: Option<i64>,
+    /// --live: stop after this many seconds of wall time.
+    #[arg(long, requires = "live")]
+    run_for: Option<f64>,
     /// Replay the day files in DIR on the event-time clock. Default: the shipped sample.
     #[arg(long)]
     replay: Option<PathBuf>,
@@ -61,7 +76,9 @@ pub struct Args {
     api_server: crate::cmd_api::ServerArgs,
     /// Run the OB stream service (docs/LIVE.md §2) in the `ob_stream` slot against this
     /// exchange's REST base (e.g. the local exchange `http://127.0.0.1:PORT`; the websocket is
-    /// the same host); the watchdog's Cat3 then reads its book health. Off without it.
+    /// the same host); the watchdog's Cat3 then reads its book health. Off without it. With
+    /// --live the paper node takes its market data from the same exchange, and the OB stream
+    /// runs only when --ob-symbols names its symbols.
     #[arg(long)]
     exchange_url: Option<String>,
     /// Symbols of the OB stream (default: every trading perpetual the exchange lists).
@@ -113,7 +130,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let mut opts = opts;
-    if let Some(url) = &a.exchange_url {
+    if let Some(url) = a
+        .exchange_url
+        .as_ref()
+        .filter(|_| !a.live || !a.ob_symbols.is_empty())
+    {
         opts.ob_task = Some(
             rt.block_on(crate::ob_task::ob_task(
                 url,
@@ -169,6 +190,26 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     } else {
         None
     };
+    if a.live {
+        let run_for = match a.run_for {
+            Some(s) if s > 0.0 && s.is_finite() => Some(std::time::Duration::from_secs_f64(s)),
+            Some(s) => anyhow::bail!("--run-for must be a positive number of seconds, got {s}"),
+            None => None,
+        };
+        return run_live(
+            opts,
+            LiveFlags {
+                assets: a.assets.clone(),
+                bar_seconds: a.bar_seconds,
+                exchange_url: a.exchange_url.clone(),
+                end_ms: a.end,
+                run_for,
+            },
+            store,
+            stop,
+            &rt,
+        );
+    }
     let report = rt
         .block_on(dolphin_services::serve_with_store(
             opts,
@@ -270,4 +311,50 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         eprintln!("dolphin api: stopped");
     }
     Ok(())
+}
+
+/// The node's flags of `--live`.
+struct LiveFlags {
+    assets: Vec<String>,
+    bar_seconds: Option<u32>,
+    exchange_url: Option<String>,
+    end_ms: Option<i64>,
+    run_for: Option<std::time::Duration>,
+}
+
+#[cfg(feature = "nautilus")]
+fn run_live(
+    opts: ServeOptions,
+    f: LiveFlags,
+    store: Arc<dyn dolphin_store::SystemMemory>,
+    stop: Arc<AtomicBool>,
+    rt: &tokio::runtime::Runtime,
+) -> anyhow::Result<()> {
+    crate::serve_live::run(
+        opts,
+        crate::serve_live::LiveArgs {
+            assets: f.assets,
+            bar_seconds: f.bar_seconds,
+            exchange_url: f.exchange_url,
+            end_ms: f.end_ms,
+            run_for: f.run_for,
+        },
+        store,
+        stop,
+        rt,
+    )
+}
+
+#[cfg(not(feature = "nautilus"))]
+fn run_live(
+    _opts: ServeOptions,
+    _f: LiveFlags,
+    _store: Arc<dyn dolphin_store::SystemMemory>,
+    _stop: Arc<AtomicBool>,
+    _rt: &tokio::runtime::Runtime,
+) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "serve --live runs the NautilusTrader paper node: rebuild with \
+         `cargo run --release -p dolphin --features nautilus -- serve --live ...`"
+    )
 }

@@ -21,6 +21,8 @@ mod ob_task;
 #[cfg(feature = "nautilus")]
 mod paper_out;
 mod paths;
+#[cfg(feature = "nautilus")]
+mod serve_live;
 mod signals;
 mod table;
 

@@ -27,6 +27,10 @@ pub fn shared_store(store: Arc<dyn SystemMemory>) -> StoreConnector {
     Arc::new(move || Ok(store.clone()))
 }
 
+/// A governor shared between the actor and whoever built it (the services of
+/// `dolphin serve --live`), see [`dolphin_runtime::Governor`].
+pub type SharedGovernor = Arc<std::sync::Mutex<Box<dyn dolphin_runtime::Governor>>>;
+
 /// Where the actor sends the market orders of an asset (issue 7 item 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OrderRoute {
@@ -100,6 +104,10 @@ pub struct DolphinActorConfig {
     /// Live mode: scans handed over in process (see [`LiveFeed`]); `None` = the store's latest
     /// scan on the driver bar (S §5.3 ④).
     pub live_feed: Option<LiveFeed>,
+    /// Live mode: the services' governor (posture, ACB, MC, breaker gate and decision traces
+    /// from `dolphin serve --live`); `None` = the actor reads posture and sub-day ACB from the
+    /// store itself (S §5.2, §5.4).
+    pub governor: Option<SharedGovernor>,
 }
 
 impl std::fmt::Debug for DolphinActorConfig {
@@ -116,6 +124,7 @@ impl std::fmt::Debug for DolphinActorConfig {
             .field("state_map", &self.state_map)
             .field("providers", &self.providers)
             .field("live_feed", &self.live_feed)
+            .field("governor", &self.governor.is_some())
             .finish()
     }
 }
@@ -142,6 +151,7 @@ impl DolphinActorConfig {
             state_map,
             providers: Providers::none(),
             live_feed: None,
+            governor: None,
         }
     }
 }

@@ -29,14 +29,15 @@ pub use backtest::{
     run_nautilus_frames,
 };
 pub use config::{
-    ActorMode, DolphinActorConfig, LiveFeed, OrderRoute, StoreConnector, embedded_store,
-    shared_store,
+    ActorMode, DolphinActorConfig, LiveFeed, OrderRoute, SharedGovernor, StoreConnector,
+    embedded_store, shared_store,
 };
 pub use day_source::{DayFiles, DayFrames, DaySource};
 pub use error::NautilusError;
 pub use gate_snap::GateSnap;
 pub use live::{
     PaperEnvironment, PaperNode, PaperOptions, PaperReport, build_paper_node, run_paper_node,
+    run_paper_node_until,
 };
 pub use live_scan::{LiveScan, LiveScanError};
 pub use pending_acb::PendingAcb;

@@ -71,6 +71,9 @@ pub struct PaperOptions {
     pub providers: Providers,
     /// Write the node's own trade bars (`bar_seconds` ≠ 60) as kline CSVs here.
     pub record_bars: Option<std::path::PathBuf>,
+    /// The services' governor (`dolphin serve --live`); its providers (ACB and MC cells) join
+    /// `providers`.
+    pub governor: Option<crate::config::SharedGovernor>,
 }
 
 impl PaperOptions {
@@ -90,6 +93,7 @@ impl PaperOptions {
             end_ms: None,
             providers: Providers::none(),
             record_bars: None,
+            governor: None,
         }
     }
 
@@ -221,6 +225,9 @@ pub fn build_paper_node(opts: &PaperOptions) -> anyhow::Result<PaperNode> {
     let inbox = ScanInbox::new();
     let mut scanner = ScannerActor::new(publisher, bar_types.clone(), opts.store.clone())
         .with_inbox(inbox.clone());
+    if opts.governor.is_some() {
+        scanner = scanner.without_store_scans();
+    }
     if bar_seconds != 60 {
         scanner = scanner.with_trade_bars(bar_seconds, opts.record_bars.as_deref(), opts.end_ms);
     }
@@ -236,6 +243,24 @@ pub fn build_paper_node(opts: &PaperOptions) -> anyhow::Result<PaperNode> {
     actor_cfg.route_venue = Some(VENUE.to_string());
     actor_cfg.restore_capital = true;
     actor_cfg.providers = opts.providers.clone();
+    if let Some(g) = &opts.governor {
+        let from_services = g
+            .lock()
+            .map_err(|_| anyhow::anyhow!("paper: governor lock poisoned"))?
+            .providers();
+        let mut p = opts.providers.clone();
+        if let Some(acb) = from_services.acb() {
+            p = p.with_shared_acb(acb.clone());
+        }
+        if let Some(mc) = from_services.mc() {
+            p = p.with_shared_mc(mc.clone());
+        }
+        if let Some(ob) = from_services.ob() {
+            p = p.with_shared_ob(ob.clone());
+        }
+        actor_cfg.providers = p;
+        actor_cfg.governor = Some(g.clone());
+    }
     actor_cfg.live_feed = Some(LiveFeed {
         inbox,
         end_ms: opts.end_ms,
@@ -320,6 +345,15 @@ pub fn run_paper_node(
     paper: &mut PaperNode,
     run_for: Option<std::time::Duration>,
 ) -> anyhow::Result<()> {
+    run_paper_node_until(paper, run_for, Arc::new(AtomicBool::new(false)))
+}
+
+/// [`run_paper_node`], also stopping the node once `stop` is set (a supervisor's shutdown).
+pub fn run_paper_node_until(
+    paper: &mut PaperNode,
+    run_for: Option<std::time::Duration>,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -333,6 +367,11 @@ pub fn run_paper_node(
                 tick.tick().await;
                 if done.load(Ordering::SeqCst) {
                     log::info!("paper: end of the data; stopping the node");
+                    end_watch.stop();
+                    break;
+                }
+                if stop.load(Ordering::SeqCst) {
+                    log::info!("paper: stop requested; stopping the node");
                     end_watch.stop();
                     break;
                 }

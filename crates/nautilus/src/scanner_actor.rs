@@ -45,6 +45,9 @@ pub struct ScannerActor {
     /// [`SUBSCRIBE_BATCH`]).
     to_subscribe: Vec<BarType>,
     store_errors: u64,
+    /// Write each scan to `DOLPHIN_FEATURES["latest_eigen_scan"]` (off under a governor, which
+    /// publishes the scan after the DolphinActor stepped it, as the replay trader does).
+    store_scans: bool,
     /// The node's DolphinActor queue (every scan once, in order), when it runs in this node.
     inbox: Option<ScanInbox>,
     feed: BarFeed,
@@ -115,6 +118,7 @@ impl ScannerActor {
             bar_types,
             to_subscribe: Vec::new(),
             store_errors: 0,
+            store_scans: true,
             inbox: None,
             feed: BarFeed::Klines,
         }
@@ -171,6 +175,13 @@ impl ScannerActor {
     /// Also queue every scan for the DolphinActor of the same node ([`ScanInbox`]).
     pub fn with_inbox(mut self, inbox: ScanInbox) -> Self {
         self.inbox = Some(inbox);
+        self
+    }
+
+    /// Leave the scans' store writes to the DolphinActor's governor (`dolphin serve --live`):
+    /// the services then see each scan after the step, exactly as in a replay.
+    pub fn without_store_scans(mut self) -> Self {
+        self.store_scans = false;
         self
     }
 
@@ -267,7 +278,7 @@ impl ScannerActor {
         ts: UnixNanos,
     ) {
         for value in self.publisher.on_close(asset, open_ms, close) {
-            if let Some(store) = &self.store {
+            if let Some(store) = self.store.as_ref().filter(|_| self.store_scans) {
                 let written =
                     to_json(DOLPHIN_FEATURES, KEY_LATEST_EIGEN_SCAN, &value).and_then(|json| {
                         store.put_or_defer(DOLPHIN_FEATURES, KEY_LATEST_EIGEN_SCAN, &json)

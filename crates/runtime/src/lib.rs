@@ -2,6 +2,7 @@
 
 pub mod backtest;
 pub mod config;
+pub mod governor;
 pub mod layers;
 pub mod mc_plot;
 pub mod plot;
@@ -10,5 +11,6 @@ pub mod report;
 
 pub use backtest::{BacktestError, BacktestResult, Progress, day_files, run_backtest};
 pub use config::{ConfigError, SystemConfig};
+pub use governor::{BarGate, BarRecord, Governor, GovernorError};
 pub use providers::{BuiltProviders, PostureSource, ProviderSources, Providers, build_providers};
 pub use report::{ReportError, write_outputs};

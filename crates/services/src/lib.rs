@@ -19,6 +19,7 @@ pub mod decisions;
 pub mod error;
 pub mod factors_http;
 pub mod json_text;
+pub mod live;
 pub mod logging;
 pub mod mc_flow;
 pub mod ob_health;

@@ -80,6 +80,21 @@ impl PendingAcb {
         Some(v)
     }
 
+    /// [`Self::wait_for`] for a caller on a thread it may block (the paper node's actor under
+    /// `dolphin serve --live`, which cannot await): polls every 100 µs.
+    pub fn wait_for_blocking(&self, seq: u64, wait: Duration) -> bool {
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            if self.rx.borrow().as_ref().is_some_and(|p| p.seq >= seq) {
+                return true;
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    }
+
     /// Waits up to `wait` until publication `seq` (or a later one) has been delivered.
     pub async fn wait_for(&mut self, seq: u64, wait: Duration) -> bool {
         let fut = self

@@ -253,94 +253,8 @@ pub async fn serve_with_store(
         pid: std::process::id(),
     };
 
-    let mc_enabled = cfg.mc.enabled && (opts.mc.is_some() || cfg.mc_refresh_days > 0);
     let mut sup = Supervisor::new(ctx.clone())?;
-    sup.add(
-        StoreProbe::NAME,
-        cfg.store_probe.clone(),
-        Some(Box::new(|ctx, t| {
-            Ok(Box::new(StoreProbe::start(ctx, t)?) as Box<dyn Service>)
-        })),
-    );
-    let urls = cfg.factor_urls.clone();
-    sup.add(
-        crate::factors_http::FactorPoller::NAME,
-        cfg.factors.clone(),
-        Some(Box::new(move |ctx, t| {
-            Ok(
-                Box::new(crate::factors_http::FactorPoller::start(ctx, t, &urls)?)
-                    as Box<dyn Service>,
-            )
-        })),
-    );
-    let inputs = AcbInputs {
-        indicators: opts.indicators.clone(),
-        funding: opts.funding.clone(),
-        days: files.clone(),
-    };
-    sup.add(
-        AcbProcessor::NAME,
-        cfg.acb.clone(),
-        Some(Box::new(move |ctx, t| {
-            Ok(Box::new(AcbProcessor::start(ctx, t, &inputs)?) as Box<dyn Service>)
-        })),
-    );
-    let mut ob = cfg.ob_stream.clone();
-    ob.enabled = opts.ob_task.is_some();
-    let ob_live = opts.ob_task.is_some();
-    match opts.ob_task.clone() {
-        Some(task) => sup.add(
-            crate::ob_slot::ObStreamSlot::NAME,
-            ob,
-            Some(Box::new(move |ctx, t| {
-                Ok(
-                    Box::new(crate::ob_slot::ObStreamSlot::start(ctx, t, &task)?)
-                        as Box<dyn Service>,
-                )
-            })),
-        ),
-        None => sup.add(crate::ob_slot::ObStreamSlot::NAME, ob, None),
-    }
-    let mut watched: Vec<&'static str> = vec![StoreProbe::NAME, AcbProcessor::NAME, TRADER];
-    if mc_enabled {
-        watched.push(McFlow::NAME);
-    }
-    if cfg.factors.enabled {
-        watched.push(crate::factors_http::FactorPoller::NAME);
-    }
-    let trace_path = opts.out.join("posture_trace.jsonl");
-    sup.add(
-        Watchdog::NAME,
-        cfg.watchdog.clone(),
-        Some(Box::new(move |ctx, t| {
-            // A restarted watchdog continues the run's own trace.
-            ctx.files.flush()?;
-            let previous: Vec<TraceLine> = if trace_path.exists() {
-                crate::traces::read_jsonl(&trace_path)?
-            } else {
-                Vec::new()
-            };
-            Ok(Box::new(Watchdog::start(
-                ctx,
-                t,
-                watched.clone(),
-                mc_enabled,
-                ob_live,
-                &previous,
-            )?) as Box<dyn Service>)
-        })),
-    );
-    let mut mc_spec = cfg.mc.clone();
-    mc_spec.enabled = mc_enabled;
-    let model = opts.mc.clone();
-    sup.add(
-        McFlow::NAME,
-        mc_spec,
-        Some(Box::new(move |ctx, t| {
-            Ok(Box::new(McFlow::start(ctx, t, model.as_ref())?) as Box<dyn Service>)
-        })),
-    );
-    sup.add(TRADER, cfg.trader.clone(), None);
+    let mc_enabled = add_services(&mut sup, &opts, &cfg, files.clone());
 
     let t0 = files[0].0.start_ms();
     let core = TraderCore::new(&opts.config.engine, true, mc_enabled, None, |_| {})?;
@@ -405,7 +319,7 @@ pub async fn serve_with_store(
         "files": files.iter().map(|(d, _)| d.to_string()).collect::<Vec<_>>(),
         "speed": speed,
         "run_id": run_id,
-        "layers": {"acb": true, "survival_stack": cfg.watchdog.enabled, "mc_forewarner": mc_enabled, "ob": ob_live},
+        "layers": {"acb": true, "survival_stack": cfg.watchdog.enabled, "mc_forewarner": mc_enabled, "ob": opts.ob_task.is_some()},
         "initial_capital": trader.core.start_capital(),
         "trader": trader.stats,
         "error": outcome.as_ref().err().map(|e| e.to_string()),
@@ -423,7 +337,107 @@ pub async fn serve_with_store(
     })
 }
 
-fn write_json<T: serde::Serialize>(path: &Path, v: &T) -> Result<(), ServiceError> {
+/// Adds the services in the order of B §16.6 (store probe → factors → ACB → OB stream →
+/// watchdog → MC → trader last) with their factories; returns whether the MC flow is on.
+/// `days` are the replay's day files (the ACB processor rebuilds a lost w750 from them; a live
+/// run has none).
+pub(crate) fn add_services(
+    sup: &mut Supervisor,
+    opts: &ServeOptions,
+    cfg: &Arc<ServicesConfig>,
+    days: Vec<(UtcDate, PathBuf)>,
+) -> bool {
+    let mc_enabled = cfg.mc.enabled && (opts.mc.is_some() || cfg.mc_refresh_days > 0);
+    sup.add(
+        StoreProbe::NAME,
+        cfg.store_probe.clone(),
+        Some(Box::new(|ctx, t| {
+            Ok(Box::new(StoreProbe::start(ctx, t)?) as Box<dyn Service>)
+        })),
+    );
+    let urls = cfg.factor_urls.clone();
+    sup.add(
+        crate::factors_http::FactorPoller::NAME,
+        cfg.factors.clone(),
+        Some(Box::new(move |ctx, t| {
+            Ok(
+                Box::new(crate::factors_http::FactorPoller::start(ctx, t, &urls)?)
+                    as Box<dyn Service>,
+            )
+        })),
+    );
+    let inputs = AcbInputs {
+        indicators: opts.indicators.clone(),
+        funding: opts.funding.clone(),
+        days,
+    };
+    sup.add(
+        AcbProcessor::NAME,
+        cfg.acb.clone(),
+        Some(Box::new(move |ctx, t| {
+            Ok(Box::new(AcbProcessor::start(ctx, t, &inputs)?) as Box<dyn Service>)
+        })),
+    );
+    let mut ob = cfg.ob_stream.clone();
+    ob.enabled = opts.ob_task.is_some();
+    let ob_live = opts.ob_task.is_some();
+    match opts.ob_task.clone() {
+        Some(task) => sup.add(
+            crate::ob_slot::ObStreamSlot::NAME,
+            ob,
+            Some(Box::new(move |ctx, t| {
+                Ok(
+                    Box::new(crate::ob_slot::ObStreamSlot::start(ctx, t, &task)?)
+                        as Box<dyn Service>,
+                )
+            })),
+        ),
+        None => sup.add(crate::ob_slot::ObStreamSlot::NAME, ob, None),
+    }
+    let mut watched: Vec<&'static str> = vec![StoreProbe::NAME, AcbProcessor::NAME, TRADER];
+    if mc_enabled {
+        watched.push(McFlow::NAME);
+    }
+    if cfg.factors.enabled {
+        watched.push(crate::factors_http::FactorPoller::NAME);
+    }
+    let trace_path = opts.out.join("posture_trace.jsonl");
+    sup.add(
+        Watchdog::NAME,
+        cfg.watchdog.clone(),
+        Some(Box::new(move |ctx, t| {
+            // A restarted watchdog continues the run's own trace.
+            ctx.files.flush()?;
+            let previous: Vec<TraceLine> = if trace_path.exists() {
+                crate::traces::read_jsonl(&trace_path)?
+            } else {
+                Vec::new()
+            };
+            Ok(Box::new(Watchdog::start(
+                ctx,
+                t,
+                watched.clone(),
+                mc_enabled,
+                ob_live,
+                &previous,
+            )?) as Box<dyn Service>)
+        })),
+    );
+    let mut mc_spec = cfg.mc.clone();
+    mc_spec.enabled = mc_enabled;
+    let model = opts.mc.clone();
+    sup.add(
+        McFlow::NAME,
+        mc_spec,
+        Some(Box::new(move |ctx, t| {
+            Ok(Box::new(McFlow::start(ctx, t, model.as_ref())?) as Box<dyn Service>)
+        })),
+    );
+    sup.add(TRADER, cfg.trader.clone(), None);
+    mc_enabled
+}
+
+pub(crate) fn write_json<T: serde::Serialize>(path: &Path, v: &T) -> Result<(), ServiceError> {
     let mut bytes = serde_json::to_vec_pretty(v).expect("serializable");
     bytes.push(b'\n');
     dolphin_runtime::report::write_atomic(path, &bytes)?;

@@ -16,13 +16,15 @@ impl DolphinActor {
             .as_ref()
             .is_some_and(|e| e.current_date().is_some())
         {
-            self.finish_day()?;
+            self.finish_day(false)?;
         }
         self.current_date = Some(date);
         if self.processed_dates.contains(&date) {
             return Ok(());
         }
-        if let Some(p) = self.read_posture() {
+        if let Some(ctx) = self.governed_day(date)? {
+            (self.posture, self.rm) = (ctx.posture, ctx.rm);
+        } else if let Some(p) = self.read_posture() {
             (self.posture, self.rm) = p;
         }
         self.bar_idx_today = 0;
@@ -64,8 +66,8 @@ impl DolphinActor {
     }
 
     /// Ends the open day: result to the log and to the store (B §14.5, S §5.3 ⑨), the date
-    /// marked processed.
-    pub(super) fn finish_day(&mut self) -> anyhow::Result<()> {
+    /// marked processed; `last` = the end of the data (told to a governor).
+    pub(super) fn finish_day(&mut self, last: bool) -> anyhow::Result<()> {
         let Some(engine) = self.engine.as_mut() else {
             return Ok(());
         };
@@ -75,6 +77,7 @@ impl DolphinActor {
         self.processed_dates.insert(result.date);
         self.day_data = None;
         self.write_result(&result, capital);
+        self.governed_end_day(&result, last)?;
         let mut log = self.log.borrow_mut();
         log.days.push(result);
         log.trades = trades;

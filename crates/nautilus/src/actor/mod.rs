@@ -9,6 +9,7 @@
 //! and the stale-state gate). This file holds the state, the Nautilus lifecycle and the bar.
 
 mod day_change;
+mod governed;
 mod orders;
 mod scan_intake;
 mod stale_gate;
@@ -56,6 +57,8 @@ pub struct DolphinActor {
     bar_idx_today: usize,
     /// Live mode: scan number of the last scan stepped (S §5.1 `last_scan_number = -1`).
     last_scan_number: i64,
+    /// Open time of the bar about to be stepped (a governor's date change needs it).
+    next_bar_ts: i64,
 }
 
 nautilus_strategy!(DolphinActor, {
@@ -119,6 +122,7 @@ impl DolphinActor {
             day_data: None,
             bar_idx_today: 0,
             last_scan_number: -1,
+            next_bar_ts: 0,
         }
     }
 
@@ -197,6 +201,7 @@ impl DolphinActor {
             let Some(scan) = self.latest_scan(ts_ms, &assets) else {
                 return Ok(());
             };
+            self.next_bar_ts = scan.timestamp_ms;
             if !self.open_bar_day(date_of_ms(scan.timestamp_ms))? {
                 return Ok(());
             }
@@ -238,7 +243,7 @@ impl DolphinActor {
             if let Some(id) = closed {
                 self.send_order(id, Leg::Exit);
             }
-            self.finish_day()?;
+            self.finish_day(true)?;
         }
         Ok(())
     }
@@ -274,11 +279,12 @@ impl DolphinActor {
             .as_ref()
             .is_some_and(|e| e.current_date().is_some())
         {
-            self.finish_day()?;
+            self.finish_day(false)?;
         }
         if let Some(engine) = &self.engine {
             self.log.borrow_mut().trades = engine.trade_history().to_vec();
         }
+        self.governed_finish()?;
         self.processed_dates.clear();
         self.stale_state_events = 0;
         self.last_scan_number = -1;

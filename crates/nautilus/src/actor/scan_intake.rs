@@ -86,6 +86,7 @@ impl DolphinActor {
             }
             self.last_scan_number = scan.scan_number;
             let date = date_of_ms(scan.timestamp_ms);
+            self.next_bar_ts = scan.timestamp_ms;
             if self.open_bar_day(date)? {
                 let orders_before = self.log.borrow().orders.len();
                 self.step_live(date, &scan, n_assets)?;
@@ -118,7 +119,7 @@ impl DolphinActor {
             if let Some(id) = closed {
                 self.send_order(id, Leg::Exit);
             }
-            self.finish_day()?;
+            self.finish_day(true)?;
         }
         log::info!("DolphinActor: end of the live data reached");
         Ok(())
@@ -131,9 +132,10 @@ impl DolphinActor {
         scan: &LiveScan,
         n_assets: u64,
     ) -> anyhow::Result<()> {
+        let entries_allowed = self.governed_bar(date, scan.timestamp_ms)?;
         let engine = self.engine.as_mut().expect("checked by the caller");
         let before = GateSnap::of(engine, self.posture);
-        let vol_regime_ok = engine.vol_regime_ok(&scan.prices);
+        let vol_regime_ok = engine.vol_regime_ok(&scan.prices) && entries_allowed;
         let step = engine.step_bar(&dolphin_engine::Bar {
             timestamp_ms: scan.timestamp_ms,
             vel_div: scan.vel_div,
@@ -150,6 +152,7 @@ impl DolphinActor {
                 anyhow::bail!("DolphinActor {date} scan {}: {e}", scan.scan_number);
             }
         };
+        self.governed_after_bar(date, scan, &out)?;
         self.after_step(date, row, before, out, n_assets);
         Ok(())
     }

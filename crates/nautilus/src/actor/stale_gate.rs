@@ -30,7 +30,12 @@ impl DolphinActor {
         if let Some(id) = out.entered {
             self.send_order(id, Leg::Entry);
         }
-        let posture_now = self.read_posture().map_or(self.posture, |p| p.0);
+        // Under a governor the posture check is the governor's (after_bar).
+        let posture_now = if self.governed() {
+            self.posture
+        } else {
+            self.read_posture().map_or(self.posture, |p| p.0)
+        };
         let Some(engine) = self.engine.as_ref() else {
             return;
         };

@@ -24,7 +24,8 @@ impl DolphinActor {
         let (posture, rm) = self.read_posture().unwrap_or((Posture::Apex, 1.0));
         self.posture = posture;
         self.rm = rm;
-        if let Some(store) = &self.store {
+        // Under a governor the sub-day ACB comes from the governor (before_bar).
+        if let Some(store) = self.store.as_ref().filter(|_| self.cfg.governor.is_none()) {
             let pending = self.pending_acb.clone();
             // B §14.2: the listener runs on the store's delivery thread and only parks the value.
             let listener = Arc::new(move |e: &dolphin_store::ChangeEvent| {
