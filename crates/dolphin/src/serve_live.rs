@@ -97,11 +97,9 @@ pub fn run(
         ("store", opts.store.describe()),
         (
             "event time",
-            report
-                .last_event_ms
-                .map_or("no bar arrived".into(), |t| {
-                    format!("last bar {}", dolphin_services::schedule::iso(t))
-                }),
+            report.last_event_ms.map_or("no bar arrived".into(), |t| {
+                format!("last bar {}", dolphin_services::schedule::iso(t))
+            }),
         ),
         (
             "services",

@@ -97,7 +97,12 @@ impl LiveGovernor {
             .map_err(|_| "the services have stopped")?;
         let caused = rx
             .recv_timeout(self.reply_timeout)
-            .map_err(|e| format!("no answer from the services within {:?}: {e}", self.reply_timeout))?
+            .map_err(|e| {
+                format!(
+                    "no answer from the services within {:?}: {e}",
+                    self.reply_timeout
+                )
+            })?
             .map_err(|e| format!("services: {e}"))?;
         for ev in caused {
             if let BusEvent::AcbPublished { seq, date } = ev

@@ -97,7 +97,11 @@ impl DolphinActor {
     }
 
     /// Day `result` ended.
-    pub(super) fn governed_end_day(&mut self, result: &DayResult, last: bool) -> anyhow::Result<()> {
+    pub(super) fn governed_end_day(
+        &mut self,
+        result: &DayResult,
+        last: bool,
+    ) -> anyhow::Result<()> {
         self.with_governor("end_day", |g, e| g.end_day(result, e, last))?;
         Ok(())
     }

@@ -29,9 +29,9 @@ impl ReplayTrader {
             return self.begin_day_as_before(frame, day);
         }
 
-        let d = self
-            .decisions
-            .begin_day(date, first_ts, bar, &self.core.engine, &mut self.stats)?;
+        let d =
+            self.decisions
+                .begin_day(date, first_ts, bar, &self.core.engine, &mut self.stats)?;
         self.day_start_capital = self.core.engine.capital();
         self.core.begin_day(frame, Some(d.acb), d.mc, d.ctx)?;
         Ok(())

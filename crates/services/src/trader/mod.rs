@@ -19,8 +19,8 @@ mod prior;
 
 pub use prior::{PriorDay, PriorDecisions};
 
-use crate::error::ServiceError;
 use crate::decisions::TraderDecisions;
+use crate::error::ServiceError;
 use crate::persistence::{TraderState, save_state, write_day_once};
 use crate::run_files::RunFiles;
 use crate::schedule::EventMs;
