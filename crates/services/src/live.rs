@@ -70,8 +70,8 @@ pub struct LiveGovernor {
     last_persist_ms: EventMs,
     last_ts: EventMs,
     last_date: Option<UtcDate>,
-    /// Event end of the last day that ended (the services' final heartbeat time, as a
-    /// replay's).
+    /// Event end of the last day when the data ended there (the services' final heartbeat
+    /// time, as a replay's); a stop mid-day beats at the last bar.
     last_day_end: Option<EventMs>,
     finished: bool,
     scan: crate::typed_values::ScanValue,
@@ -263,7 +263,10 @@ impl Governor for LiveGovernor {
         engine: &NDAlphaEngine,
         last: bool,
     ) -> Result<(), GovernorError> {
-        self.last_day_end = Some(result.date.succ().start_ms() - 1);
+        if last {
+            // The end of the data: the services' last beat is at the day's end, as a replay's.
+            self.last_day_end = Some(result.date.succ().start_ms() - 1);
+        }
         let written = write_day_once(self.store.as_ref(), result, self.decisions.day_stale);
         let persisted = self.persist(result.date.succ().start_ms() - 1, result.date, engine);
         match (written, persisted) {
