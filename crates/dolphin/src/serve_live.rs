@@ -48,6 +48,17 @@ pub fn run(
     } else {
         live.assets.clone()
     };
+    // With the OB stream service running, the engine's OB layer reads the shard maps it
+    // writes (B §16.2: the store-backed OB provider).
+    let ob = match &opts.ob_task {
+        Some(_) => Some(dolphin_live::StoreObProvider::connect(
+            store.clone(),
+            dolphin_orderbook::provider::DEFAULT_STALENESS_MS,
+            60 * 60 * 1000,
+            dolphin_orderbook::MarketMultiplier::default(),
+        )?),
+        None => None,
+    };
     let link = dolphin_services::live::live_link(&opts, store.clone()).context("serve --live")?;
     let (governor, services) = link.split();
     let governor: SharedGovernor = Arc::new(Mutex::new(Box::new(governor)));
@@ -65,6 +76,9 @@ pub fn run(
             p.end_ms = live.end_ms;
             p.run_for = live.run_for;
             p.governor = Some(governor);
+            if let Some(ob) = ob {
+                p.providers = p.providers.clone().with_ob(ob);
+            }
             if p.bar_seconds() != 60 {
                 p.record_bars = Some(out.join("bars"));
             }
@@ -95,6 +109,14 @@ pub fn run(
         .collect();
     let rows = [
         ("store", opts.store.describe()),
+        (
+            "OB provider",
+            if opts.ob_task.is_some() {
+                "store shard maps (the OB stream service)".into()
+            } else {
+                "none".into()
+            },
+        ),
         (
             "event time",
             report.last_event_ms.map_or("no bar arrived".into(), |t| {
