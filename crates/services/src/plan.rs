@@ -16,7 +16,9 @@ pub fn dry_run(opts: &ServeOptions) -> Result<Vec<PlanRow>, ServiceError> {
     check_champion(&opts.config)?;
     opts.services.validate()?;
     connect_store(&opts.store, &opts.services)?;
-    let mut data_line = "live data".to_string();
+    let mut data_line = "the NautilusTrader paper node (dolphin paper) on live market data, \
+         every decision through the services' governor; event time = its bars' ts_event"
+        .to_string();
     if let Mode::Replay { dir, from, to, .. } = &opts.mode {
         let files = replay_files(dir, *from, *to)?;
         let mut rows = 0usize;
