@@ -56,6 +56,8 @@ pub struct DolphinActor {
     bar_idx_today: usize,
     /// Live mode: scan number of the last scan stepped (S §5.1 `last_scan_number = -1`).
     last_scan_number: i64,
+    /// Live mode: bar open time of the last scan stepped (for [`crate::BarTimeGap`]s).
+    last_scan_open_ms: Option<i64>,
 }
 
 nautilus_strategy!(DolphinActor, {
@@ -119,6 +121,7 @@ impl DolphinActor {
             day_data: None,
             bar_idx_today: 0,
             last_scan_number: -1,
+            last_scan_open_ms: None,
         }
     }
 
@@ -282,6 +285,7 @@ impl DolphinActor {
         self.processed_dates.clear();
         self.stale_state_events = 0;
         self.last_scan_number = -1;
+        self.last_scan_open_ms = None;
         self.current_date = None;
         self.day_data = None;
         if let (Some(store), Some(id)) = (&self.store, self.acb_subscription.take()) {
