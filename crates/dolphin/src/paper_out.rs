@@ -5,7 +5,7 @@
 
 use crate::table::render;
 use dolphin_engine::Summary;
-use dolphin_nautilus::ActorLog;
+use dolphin_nautilus::{ActorLog, BarTimeGap};
 use dolphin_runtime::{BacktestResult, write_outputs};
 use std::path::Path;
 
@@ -48,6 +48,10 @@ pub struct PaperOutcome {
     pub scans_stepped: u64,
     pub scans_skipped: u64,
     pub scans_after_end: u64,
+    /// Bar times that never produced a scan (their bars did not arrive: a dropped connection,
+    /// a stalled stream), in total and as holes.
+    pub bar_times_missed: u64,
+    pub bar_time_gaps: Vec<BarTimeGap>,
     pub orders: usize,
     pub fills: usize,
     pub order_problems: usize,
@@ -76,6 +80,8 @@ impl PaperOutcome {
             scans_stepped: log.bars,
             scans_skipped: log.scans_skipped,
             scans_after_end: log.scans_after_end,
+            bar_times_missed: log.bar_time_gaps.iter().map(|g| g.bars).sum(),
+            bar_time_gaps: log.bar_time_gaps.clone(),
             orders: log.orders.len(),
             fills: log.fills.len(),
             order_problems: log.order_problems.len(),
@@ -104,6 +110,14 @@ impl PaperOutcome {
             ("scans stepped", self.scans_stepped.to_string()),
             ("scans skipped", self.scans_skipped.to_string()),
             ("scans after the end", self.scans_after_end.to_string()),
+            (
+                "bar times missed",
+                format!(
+                    "{} ({} holes)",
+                    self.bar_times_missed,
+                    self.bar_time_gaps.len()
+                ),
+            ),
             (
                 "orders / fills",
                 format!("{} / {}", self.orders, self.fills),

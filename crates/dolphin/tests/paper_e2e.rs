@@ -174,6 +174,7 @@ fn paper_node_on_the_local_exchange_trades_exactly_as_the_backtest() {
         serde_json::from_str(&read(t.join("paper/paper.json"))).unwrap();
     assert_eq!(counters["scans_stepped"], 1440, "{counters}");
     assert_eq!(counters["scans_skipped"], 0, "{counters}");
+    assert_eq!(counters["bar_times_missed"], 0, "no hole: {counters}");
     assert_eq!(counters["errors"], 0, "{counters}");
     assert!(
         counters["bar_to_order"]["n"].as_u64().unwrap() >= 1,

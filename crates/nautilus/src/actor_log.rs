@@ -58,6 +58,33 @@ pub struct BarError {
     pub message: String,
 }
 
+/// Bar times that never produced a scan between two scans the actor stepped (live mode): the
+/// data for them did not arrive (a dropped connection, a stalled stream). The scanner only
+/// scans bar times it saw a close for, so such a hole is neither an incomplete nor a skipped
+/// scan; this is where it is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct BarTimeGap {
+    /// Open time of the first missing bar, ms since the epoch.
+    pub from_ms: i64,
+    /// How many consecutive bar times are missing.
+    pub bars: u64,
+}
+
+impl BarTimeGap {
+    /// The hole between the bar opening at `prev_open_ms` and the next one stepped, opening at
+    /// `open_ms`, on a grid of `interval_ms`; `None` when they are consecutive (or the interval
+    /// is not positive).
+    pub fn between(prev_open_ms: i64, open_ms: i64, interval_ms: i64) -> Option<BarTimeGap> {
+        if interval_ms <= 0 || open_ms <= prev_open_ms + interval_ms {
+            return None;
+        }
+        Some(BarTimeGap {
+            from_ms: prev_open_ms + interval_ms,
+            bars: ((open_ms - prev_open_ms) / interval_ms - 1) as u64,
+        })
+    }
+}
+
 /// The actor's record of a run.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ActorLog {
@@ -100,6 +127,8 @@ pub struct ActorLog {
     pub scans_skipped: u64,
     /// Live mode with a feed end: scans not stepped because the data had ended.
     pub scans_after_end: u64,
+    /// Live mode: holes in the bar times of the scans stepped (bars that never arrived).
+    pub bar_time_gaps: Vec<BarTimeGap>,
     /// Live mode with an in-process scanner: wall time from the arrival of the bar that
     /// completed a scan (its last asset's bar) to the end of the scan's step — the scanner,
     /// the message-bus hand-over, the engine step and any order submission — µs, per scan.
@@ -111,3 +140,33 @@ pub struct ActorLog {
 /// A handle on an [`ActorLog`] shared between the actor and its runner (single thread, as
 /// Nautilus actors are).
 pub type ActorLogHandle = Rc<RefCell<ActorLog>>;
+
+#[cfg(test)]
+mod tests {
+    use super::BarTimeGap;
+
+    #[test]
+    fn a_hole_in_the_bar_times_is_its_first_open_and_length() {
+        let t = 1_746_424_800_000; // 2025-05-05 06:00 UTC
+        assert_eq!(BarTimeGap::between(t - 60_000, t, 60_000), None);
+        // 06:00..06:04 never arrived: the scan after 05:59 is 06:05's.
+        assert_eq!(
+            BarTimeGap::between(t - 60_000, t + 5 * 60_000, 60_000),
+            Some(BarTimeGap {
+                from_ms: t,
+                bars: 5
+            })
+        );
+        assert_eq!(
+            BarTimeGap::between(t, t + 10_000, 5_000),
+            Some(BarTimeGap {
+                from_ms: t + 5_000,
+                bars: 1
+            })
+        );
+        // Not after the previous one, or no grid: no hole.
+        assert_eq!(BarTimeGap::between(t, t, 60_000), None);
+        assert_eq!(BarTimeGap::between(t, t - 60_000, 60_000), None);
+        assert_eq!(BarTimeGap::between(t, t + 120_000, 0), None);
+    }
+}

@@ -23,7 +23,7 @@ pub mod scan_publisher;
 pub mod scanner_actor;
 
 pub use actor::{DolphinActor, QuantityError, order_quantity};
-pub use actor_log::{ActorLog, ActorLogHandle, FillRecord, Leg, OrderIntent};
+pub use actor_log::{ActorLog, ActorLogHandle, BarTimeGap, FillRecord, Leg, OrderIntent};
 pub use backtest::{
     NautilusOptions, NautilusRun, run_nautilus_backtest, run_nautilus_backtest_with,
     run_nautilus_frames,

@@ -59,6 +59,8 @@ pub struct DolphinActor {
     last_scan_number: i64,
     /// Open time of the bar about to be stepped (a governor's date change needs it).
     next_bar_ts: i64,
+    /// Live mode: bar open time of the last scan stepped (for [`crate::BarTimeGap`]s).
+    last_scan_open_ms: Option<i64>,
 }
 
 nautilus_strategy!(DolphinActor, {
@@ -123,6 +125,7 @@ impl DolphinActor {
             bar_idx_today: 0,
             last_scan_number: -1,
             next_bar_ts: 0,
+            last_scan_open_ms: None,
         }
     }
 
@@ -288,6 +291,7 @@ impl DolphinActor {
         self.processed_dates.clear();
         self.stale_state_events = 0;
         self.last_scan_number = -1;
+        self.last_scan_open_ms = None;
         self.current_date = None;
         self.day_data = None;
         if let (Some(store), Some(id)) = (&self.store, self.acb_subscription.take()) {

@@ -3,7 +3,7 @@
 //! queued scan in order ([`crate::ScanInbox`]), stepped through the engine.
 
 use super::DolphinActor;
-use crate::actor_log::Leg;
+use crate::actor_log::{BarTimeGap, Leg};
 use crate::config::{ActorMode, LiveFeed};
 use crate::gate_snap::GateSnap;
 use crate::live_scan::LiveScan;
@@ -59,6 +59,7 @@ impl DolphinActor {
                 (scan.scan_number - self.last_scan_number - 1) as u64;
         }
         self.last_scan_number = scan.scan_number;
+        self.note_bar_time(&scan);
         Some(scan)
     }
 
@@ -85,6 +86,7 @@ impl DolphinActor {
                     (scan.scan_number - self.last_scan_number - 1) as u64;
             }
             self.last_scan_number = scan.scan_number;
+            self.note_bar_time(&scan);
             let date = date_of_ms(scan.timestamp_ms);
             self.next_bar_ts = scan.timestamp_ms;
             if self.open_bar_day(date)? {
@@ -102,6 +104,25 @@ impl DolphinActor {
             }
         }
         Ok(())
+    }
+
+    /// Records a hole in the bar times between the last scan stepped and `scan` (bars that
+    /// never arrived: the scanner makes no scan for them), logged as a warning.
+    fn note_bar_time(&mut self, scan: &LiveScan) {
+        let interval = scan.scan_time_ms - scan.timestamp_ms;
+        if let Some(gap) = self
+            .last_scan_open_ms
+            .and_then(|prev| BarTimeGap::between(prev, scan.timestamp_ms, interval))
+        {
+            log::warn!(
+                "DolphinActor: {} bar time(s) from {} ms never arrived (scan {} follows a hole)",
+                gap.bars,
+                gap.from_ms,
+                scan.scan_number
+            );
+            self.log.borrow_mut().bar_time_gaps.push(gap);
+        }
+        self.last_scan_open_ms = Some(scan.timestamp_ms);
     }
 
     /// The end of the live data (SPEC §6, as a replay's last row): an open position closes
