@@ -8,99 +8,17 @@
 //! has warm-up from earlier days. Needs only the repository (no `../shared`, no Redis).
 #![cfg(feature = "nautilus")]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod live_common;
 
-const DAY: &str = "2025-05-05";
-const DAY_MS: i64 = 1_746_403_200_000;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn dolphin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_dolphin"))
-}
-
-/// The sample klines of `DAY` only, as plain CSV files (header kept); returns how many
-/// symbols have bars that day.
-fn cut_day(from: &Path, to: &Path) -> usize {
-    std::fs::create_dir_all(to).unwrap();
-    let mut n = 0;
-    let mut files: Vec<_> = std::fs::read_dir(from)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    for f in files {
-        let name = f.file_name().unwrap().to_string_lossy().to_string();
-        let Some(stem) = name.strip_suffix(".gz") else {
-            continue;
-        };
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(std::fs::File::open(&f).unwrap())
-            .read_to_string(&mut text)
-            .unwrap();
-        let mut lines = text.lines();
-        let mut out = format!("{}\n", lines.next().unwrap());
-        let mut rows = 0;
-        for l in lines {
-            let t: i64 = l.split(',').next().unwrap().parse().unwrap();
-            if (DAY_MS..DAY_MS + 86_400_000).contains(&t) {
-                out.push_str(l);
-                out.push('\n');
-                rows += 1;
-            }
-        }
-        if rows > 0 {
-            std::fs::File::create(to.join(stem))
-                .unwrap()
-                .write_all(out.as_bytes())
-                .unwrap();
-            n += 1;
-        }
-    }
-    n
-}
-
-fn run_ok(cmd: &mut Command, what: &str) -> String {
-    let out = cmd.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{what} failed:\n{text}");
-    text
-}
-
-/// Kills the exchange when the test ends, however it ends.
-struct Child(std::process::Child);
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use live_common::{DAY, day_files, dolphin, read, run_ok, start_exchange};
 
 #[test]
 fn paper_node_on_the_local_exchange_trades_exactly_as_the_backtest() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let sample = repo().join("data/sample");
-    let symbols = cut_day(&sample.join("klines-1m"), &t.join("klines"));
-    assert_eq!(symbols, 15, "sample klines of {DAY}");
+    let symbols = day_files(t);
 
     // Backtest side: day files from the same bars, then the backtest.
-    run_ok(
-        dolphin()
-            .args(["scan", "--klines"])
-            .arg(t.join("klines"))
-            .arg("--out")
-            .arg(t.join("days")),
-        "dolphin scan",
-    );
     run_ok(
         dolphin()
             .args(["backtest", "--no-plot", "--data"])
@@ -112,29 +30,7 @@ fn paper_node_on_the_local_exchange_trades_exactly_as_the_backtest() {
 
     // Live side: the exchange replays the day at 1200x once the node follows every kline
     // stream; the paper node runs to the end of the day and writes its run.
-    let mut ex = Child(
-        dolphin()
-            .args(["exchange", "--klines"])
-            .arg(sample.join("klines-1m"))
-            .arg("--funding")
-            .arg(sample.join("funding"))
-            .args(["--from", DAY, "--to", DAY, "--speed", "1200", "--port", "0"])
-            .args(["--wait-streams", &symbols.to_string()])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut url = None;
-    for line in BufReader::new(ex.0.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-        if cells.len() > 2 && cells[1].starts_with("REST") {
-            url = Some(cells[2].to_string());
-            break;
-        }
-    }
-    let url = url.expect("the exchange prints its REST url");
+    let (ex, url) = start_exchange(symbols, &[]);
     let paper = run_ok(
         dolphin()
             .args(["paper", "--exchange-url", &url, "--end", "2025-05-06"])
@@ -153,7 +49,6 @@ fn paper_node_on_the_local_exchange_trades_exactly_as_the_backtest() {
         paper.contains("end of the live data reached"),
         "the node stopped at the end of the data, not by the time limit:\n{paper}"
     );
-    let read = |p: PathBuf| std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p:?}: {e}"));
     let bt_days = read(t.join("bt/days.jsonl"));
     assert!(
         bt_days.contains(&format!("\"date\":\"{DAY}\"")),

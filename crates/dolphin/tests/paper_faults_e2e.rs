@@ -17,15 +17,16 @@
 //! skipped updates). Needs only the repository (no `../shared`, no Redis).
 #![cfg(feature = "nautilus")]
 
+mod live_common;
+
+use live_common::{Child, DAY, DAY_MS, cut_day, dolphin, read, repo, run_ok};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-const DAY: &str = "2025-05-05";
-const DAY_MS: i64 = 1_746_403_200_000;
 const MINUTE_MS: i64 = 60_000;
 /// Times are event seconds after the first event (the kline closing at 00:01): the drop meets
 /// the kline of the bar opening at 06:00, the stall those of 12:00 to 12:29.
@@ -33,81 +34,6 @@ const FAULTS: &str = "disconnect@21600,stall@43200+1800,rest-429=3,gap@30000";
 const DROP_BAR: i64 = 360;
 const STALL_BAR: i64 = 720;
 const STALL_BARS: u64 = 30;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn dolphin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_dolphin"))
-}
-
-/// The sample klines of `DAY` as plain CSV files (header kept), without the bars opening at
-/// `drop` (ms); returns how many symbols have bars that day.
-fn cut_day(from: &Path, to: &Path, drop: &BTreeSet<i64>) -> usize {
-    std::fs::create_dir_all(to).unwrap();
-    let mut n = 0;
-    let mut files: Vec<_> = std::fs::read_dir(from)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    for f in files {
-        let name = f.file_name().unwrap().to_string_lossy().to_string();
-        let Some(stem) = name.strip_suffix(".gz") else {
-            continue;
-        };
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(std::fs::File::open(&f).unwrap())
-            .read_to_string(&mut text)
-            .unwrap();
-        let mut lines = text.lines();
-        let mut out = format!("{}\n", lines.next().unwrap());
-        let mut rows = 0;
-        for l in lines {
-            let t: i64 = l.split(',').next().unwrap().parse().unwrap();
-            if (DAY_MS..DAY_MS + 86_400_000).contains(&t) {
-                rows += 1;
-                if !drop.contains(&t) {
-                    out.push_str(l);
-                    out.push('\n');
-                }
-            }
-        }
-        if rows > 0 {
-            std::fs::File::create(to.join(stem))
-                .unwrap()
-                .write_all(out.as_bytes())
-                .unwrap();
-            n += 1;
-        }
-    }
-    n
-}
-
-fn run_ok(cmd: &mut Command, what: &str) -> String {
-    let out = cmd.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{what} failed:\n{text}");
-    text
-}
-
-/// Kills the exchange when the test ends, however it ends.
-struct Child(std::process::Child);
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn read(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{p:?}: {e}"))
-}
 
 fn jsonl(p: &Path) -> Vec<Value> {
     read(p)

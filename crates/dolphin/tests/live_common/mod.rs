@@ -3,6 +3,7 @@
 //! must succeed.
 #![allow(dead_code)] // each test uses a part
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -18,9 +19,9 @@ pub fn dolphin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_dolphin"))
 }
 
-/// The sample klines of `DAY` only, as plain CSV files (header kept); returns how many
-/// symbols have bars that day.
-pub fn cut_day(from: &Path, to: &Path) -> usize {
+/// The sample klines of `DAY` as plain CSV files (header kept), without the bars opening at
+/// `drop` (ms); returns how many symbols have bars that day.
+pub fn cut_day(from: &Path, to: &Path, drop: &BTreeSet<i64>) -> usize {
     std::fs::create_dir_all(to).unwrap();
     let mut n = 0;
     let mut files: Vec<_> = std::fs::read_dir(from)
@@ -43,9 +44,11 @@ pub fn cut_day(from: &Path, to: &Path) -> usize {
         for l in lines {
             let t: i64 = l.split(',').next().unwrap().parse().unwrap();
             if (DAY_MS..DAY_MS + 86_400_000).contains(&t) {
-                out.push_str(l);
-                out.push('\n');
                 rows += 1;
+                if !drop.contains(&t) {
+                    out.push_str(l);
+                    out.push('\n');
+                }
             }
         }
         if rows > 0 {
@@ -113,7 +116,11 @@ pub fn start_exchange(streams: usize, extra: &[&str]) -> (Child, String) {
 /// `dolphin scan` of the cut day into `t/days` (the backtest side of the comparisons);
 /// returns the number of symbols.
 pub fn day_files(t: &Path) -> usize {
-    let symbols = cut_day(&repo().join("data/sample/klines-1m"), &t.join("klines"));
+    let symbols = cut_day(
+        &repo().join("data/sample/klines-1m"),
+        &t.join("klines"),
+        &BTreeSet::new(),
+    );
     assert_eq!(symbols, 15, "sample klines of {DAY}");
     run_ok(
         dolphin()
@@ -126,6 +133,7 @@ pub fn day_files(t: &Path) -> usize {
     symbols
 }
 
-pub fn read(p: PathBuf) -> String {
-    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p:?}: {e}"))
+pub fn read(p: impl AsRef<Path>) -> String {
+    let p = p.as_ref();
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{p:?}: {e}"))
 }
