@@ -276,12 +276,30 @@ fn paper_node_builds_and_validates_without_a_network() {
     assert!(r.strategies.contains(&"DOLPHIN-001".to_string()));
     assert!(r.actors.contains(&"DOLPHIN-SCANNER-001".to_string()));
     assert_eq!(r.driver, "BTCUSDT-PERP.BINANCE-1-MINUTE-LAST-EXTERNAL");
-    assert_eq!(r.bar_types.len(), 3);
+    // The champion's 5-second bars (SPEC D1): built in the node from the trade streams.
+    assert_eq!(
+        r.bar_types,
+        vec!["5-SECOND bars built in the node from 3 trade streams".to_string()]
+    );
     assert_eq!(
         r.champion_hash,
         "725afdbaa3783b37432d53b53698aab37001f474ec3fdae105a0def766432c08"
     );
     assert!(!paper.node.is_running());
+
+    // 1-minute exchange klines by config: one kline bar type per asset.
+    let mut klines = opts.clone();
+    klines.system.bar_seconds = 60;
+    let k = build_paper_node(&klines).unwrap();
+    assert_eq!(
+        k.report.bar_types,
+        vec![
+            "BTCUSDT-PERP.BINANCE-1-MINUTE-LAST-EXTERNAL".to_string(),
+            "ETHUSDT-PERP.BINANCE-1-MINUTE-LAST-EXTERNAL".to_string(),
+            "SOLUSDT-PERP.BINANCE-1-MINUTE-LAST-EXTERNAL".to_string(),
+        ]
+    );
+    assert_eq!(k.report.driver, r.driver);
 
     // Bad panels are refused with the symbol named.
     let bad = build_paper_node(&PaperOptions::new(
