@@ -153,7 +153,7 @@ fn paper_node_survives_faults_with_a_consistent_trade_log() {
 
     // paper.json: the holes in the bar times, every other bar time scanned whole, no error.
     let p = t.join("paper");
-    let counters: Value = serde_json::from_str(&read(&p.join("paper.json"))).unwrap();
+    let counters: Value = serde_json::from_str(&read(p.join("paper.json"))).unwrap();
     eprintln!("paper.json: {counters}");
     let stepped = counters["scans_stepped"].as_u64().unwrap();
     let missed = counters["bar_times_missed"].as_u64().unwrap();
@@ -200,7 +200,7 @@ fn paper_node_survives_faults_with_a_consistent_trade_log() {
     // The trade log is consistent in itself and with the days and the summary.
     let trades = jsonl(&p.join("trades.jsonl"));
     let days = jsonl(&p.join("days.jsonl"));
-    let summary: Value = serde_json::from_str(&read(&p.join("summary.json"))).unwrap();
+    let summary: Value = serde_json::from_str(&read(p.join("summary.json"))).unwrap();
     assert!(!trades.is_empty(), "the faulted day still trades");
     for (i, tr) in trades.iter().enumerate() {
         assert_eq!(tr["trade_id"], i as u64 + 1, "ids 1, 2, …: {tr}");
@@ -289,13 +289,13 @@ fn paper_node_survives_faults_with_a_consistent_trade_log() {
         "dolphin backtest",
     );
     assert_eq!(
-        read(&p.join("trades.jsonl")),
-        read(&t.join("bt/trades.jsonl")),
+        read(p.join("trades.jsonl")),
+        read(t.join("bt/trades.jsonl")),
         "trades.jsonl"
     );
     assert_eq!(
-        read(&p.join("days.jsonl")),
-        read(&t.join("bt/days.jsonl")),
+        read(p.join("days.jsonl")),
+        read(t.join("bt/days.jsonl")),
         "days.jsonl"
     );
 }
