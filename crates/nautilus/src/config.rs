@@ -64,6 +64,9 @@ pub struct LiveFeed {
     pub end_ms: Option<i64>,
     /// Set once the data ended (the runner stops the node when it sees it).
     pub done: Arc<AtomicBool>,
+    /// Set when the actor started (NautilusTrader starts the trader only once every client
+    /// connected; the runner stops a node whose trader never started).
+    pub started: Arc<AtomicBool>,
 }
 
 /// Configuration of a [`crate::DolphinActor`] (S §13 `DolphinStrategyConfig`).

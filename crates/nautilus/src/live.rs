@@ -143,6 +143,8 @@ pub struct PaperNode {
     pub log: ActorLogHandle,
     /// Set by the actor when the data ended (`PaperOptions::end_ms`).
     pub done: Arc<AtomicBool>,
+    /// Set by the actor when the trader started (every client connected).
+    pub started: Arc<AtomicBool>,
 }
 
 /// Builds the paper node (no network access happens here) and checks that every part is
@@ -261,10 +263,12 @@ pub fn build_paper_node(opts: &PaperOptions) -> anyhow::Result<PaperNode> {
         actor_cfg.providers = p;
         actor_cfg.governor = Some(g.clone());
     }
+    let started = Arc::new(AtomicBool::new(false));
     actor_cfg.live_feed = Some(LiveFeed {
         inbox,
         end_ms: opts.end_ms,
         done: done.clone(),
+        started: started.clone(),
     });
     let actor = DolphinActor::new(actor_cfg, Box::new(DayFrames::new(std::iter::empty())));
     let log = actor.log();
@@ -335,6 +339,7 @@ pub fn build_paper_node(opts: &PaperOptions) -> anyhow::Result<PaperNode> {
         report,
         log,
         done,
+        started,
     })
 }
 
@@ -359,31 +364,47 @@ pub fn run_paper_node_until(
         .build()?;
     let handle = paper.node.handle();
     let done = paper.done.clone();
+    let started = paper.started.clone();
+    let not_started = Arc::new(AtomicBool::new(false));
+    let deadline = run_for.map(|d| std::time::Instant::now() + d);
     rt.block_on(async {
-        let end_watch = handle.clone();
+        let watch = handle.clone();
+        let failed = not_started.clone();
         tokio::spawn(async move {
+            // NautilusTrader ignores (and clears) a stop requested while the node starts, so a
+            // stop condition is re-applied every tick until the node has stopped.
             let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
+            let mut said = false;
             loop {
                 tick.tick().await;
-                if done.load(Ordering::SeqCst) {
-                    log::info!("paper: end of the data; stopping the node");
-                    end_watch.stop();
-                    break;
-                }
-                if stop.load(Ordering::SeqCst) {
-                    log::info!("paper: stop requested; stopping the node");
-                    end_watch.stop();
-                    break;
+                let why = if watch.is_running() && !started.load(Ordering::SeqCst) {
+                    // Running without a trader: a client did not connect (the node logged
+                    // which); nothing would ever trade.
+                    failed.store(true, Ordering::SeqCst);
+                    Some("the trader did not start (a client did not connect)")
+                } else if done.load(Ordering::SeqCst) {
+                    Some("end of the data")
+                } else if stop.load(Ordering::SeqCst) {
+                    Some("stop requested")
+                } else if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                    Some("run time over")
+                } else {
+                    None
+                };
+                if let Some(why) = why {
+                    if !said {
+                        log::info!("paper: {why}; stopping the node");
+                        said = true;
+                    }
+                    watch.stop();
                 }
             }
         });
-        if let Some(d) = run_for {
-            tokio::spawn(async move {
-                tokio::time::sleep(d).await;
-                log::info!("paper: run time over; stopping the node");
-                handle.stop();
-            });
-        }
         paper.node.run().await
-    })
+    })?;
+    anyhow::ensure!(
+        !not_started.load(Ordering::SeqCst),
+        "paper node: the trader did not start because a client did not connect (see the log)"
+    );
+    Ok(())
 }

@@ -305,6 +305,10 @@ impl DolphinActor {
 impl DataActor for DolphinActor {
     fn on_start(&mut self) -> anyhow::Result<()> {
         self.start_dolphin()?;
+        if let Some(feed) = &self.cfg.live_feed {
+            feed.started
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         if self.cfg.live_feed.is_some() {
             // Woken by the scanner's signal after each scan it queued (crate::scan_inbox).
             self.subscribe_signal(SCAN_SIGNAL, None);
