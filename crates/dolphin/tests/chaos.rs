@@ -72,7 +72,13 @@ fn short_chaos_run_loses_nothing_and_equals_the_traced_backtest() {
         assert_eq!(f["ok"], true, "{f}");
         assert!(f["recovery_ms"].as_u64().unwrap() <= f["bound_ms"].as_u64().unwrap());
         let seen = f["observed"].as_str().unwrap();
-        assert!(seen.contains("resyncs +"), "{f}");
+        // A service restarted by an overlapping fault (a Redis kill) rebuilt its connection
+        // and books from fresh snapshots and counts from zero: that is the evidence then
+        // (chaos/ob_faults.rs `evidence`), as for a websocket drop below.
+        assert!(
+            seen.contains("resyncs +") || seen.contains("restarted"),
+            "{f}"
+        );
         if f["kind"] == "ws_drop" {
             assert!(
                 seen.contains("reconnects +") || seen.contains("restarted"),
