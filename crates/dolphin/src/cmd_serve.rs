@@ -219,12 +219,6 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .context("serve failed")?;
     let s = &report.result.summary;
     let t = &report.trader;
-    let failing: Vec<String> = report
-        .services
-        .iter()
-        .filter(|s| s.state == "down" || s.state == "failed")
-        .map(|s| s.name.clone())
-        .collect();
     let rows = vec![
         ("store", report.store.clone()),
         (
@@ -251,18 +245,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         ("ROI", pct(Some(s.roi))),
         ("profit factor", num(s.profit_factor, 3)),
         ("max drawdown", pct(Some(s.max_drawdown))),
-        (
-            "services",
-            format!(
-                "{} running; down: {}",
-                report.services.len(),
-                if failing.is_empty() {
-                    "none".into()
-                } else {
-                    failing.join(", ")
-                }
-            ),
-        ),
+        ("services", services_line(&report.services)),
         (
             "ACB / MC kept previous",
             format!("{} / {}", t.acb_kept_previous, t.mc_kept_previous),
@@ -356,5 +339,23 @@ fn run_live(
     anyhow::bail!(
         "serve --live runs the NautilusTrader paper node: rebuild with \
          `cargo run --release -p dolphin --features nautilus -- serve --live ...`"
+    )
+}
+
+/// `N running; down: a, b` (or `none`) for the printed table.
+pub(crate) fn services_line(services: &[dolphin_services::supervisor::ServiceStats]) -> String {
+    let down: Vec<&str> = services
+        .iter()
+        .filter(|s| s.state == "down" || s.state == "failed")
+        .map(|s| s.name.as_str())
+        .collect();
+    format!(
+        "{} running; down: {}",
+        services.len(),
+        if down.is_empty() {
+            "none".into()
+        } else {
+            down.join(", ")
+        }
     )
 }

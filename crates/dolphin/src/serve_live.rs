@@ -101,12 +101,6 @@ pub fn run(
     outcome.write(&opts.out, &log)?;
     print!("{}", outcome.table());
     let t = &report.trader;
-    let failing: Vec<String> = report
-        .services
-        .iter()
-        .filter(|s| s.state == "down" || s.state == "failed")
-        .map(|s| s.name.clone())
-        .collect();
     let rows = [
         ("store", opts.store.describe()),
         (
@@ -125,15 +119,7 @@ pub fn run(
         ),
         (
             "services",
-            format!(
-                "{}; down: {}",
-                report.services.len(),
-                if failing.is_empty() {
-                    "none".into()
-                } else {
-                    failing.join(", ")
-                }
-            ),
+            crate::cmd_serve::services_line(&report.services),
         ),
         (
             "ACB / MC kept previous",

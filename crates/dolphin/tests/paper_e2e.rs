@@ -10,23 +10,15 @@
 
 mod live_common;
 
-use live_common::{DAY, day_files, dolphin, read, run_ok, start_exchange};
+use live_common::{DAY, backtest, day_files, dolphin, read, run_ok, start_exchange};
 
 #[test]
 fn paper_node_on_the_local_exchange_trades_exactly_as_the_backtest() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let symbols = day_files(t);
-
     // Backtest side: day files from the same bars, then the backtest.
-    run_ok(
-        dolphin()
-            .args(["backtest", "--no-plot", "--data"])
-            .arg(t.join("days"))
-            .arg("--out")
-            .arg(t.join("bt")),
-        "dolphin backtest",
-    );
+    let symbols = day_files(t);
+    backtest(t);
 
     // Live side: the exchange replays the day at 1200x once the node follows every kline
     // stream; the paper node runs to the end of the day and writes its run.

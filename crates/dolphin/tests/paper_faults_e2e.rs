@@ -19,10 +19,11 @@
 
 mod live_common;
 
-use live_common::{Child, DAY, DAY_MS, cut_day, dolphin, read, repo, run_ok};
+use live_common::{
+    Child, DAY, DAY_MS, cut_day, dolphin, exchange_url, read, repo, run_ok, scan_and_backtest,
+};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -83,16 +84,7 @@ fn paper_node_survives_faults_with_a_consistent_trade_log() {
             .spawn()
             .unwrap(),
     );
-    let mut url = None;
-    for line in BufReader::new(ex.0.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-        if cells.len() > 2 && cells[1].starts_with("REST") {
-            url = Some(cells[2].to_string());
-            break;
-        }
-    }
-    let url = url.expect("the exchange prints its REST url");
+    let url = exchange_url(&mut ex);
 
     // The node: the time limit is only a safety net (the day takes 72 s of wall time).
     let started = Instant::now();
@@ -272,22 +264,7 @@ fn paper_node_survives_faults_with_a_consistent_trade_log() {
         .collect();
     assert_eq!(lost.len() as u64, missed);
     cut_day(&sample.join("klines-1m"), &t.join("received"), &lost);
-    run_ok(
-        dolphin()
-            .args(["scan", "--klines"])
-            .arg(t.join("received"))
-            .arg("--out")
-            .arg(t.join("days")),
-        "dolphin scan",
-    );
-    run_ok(
-        dolphin()
-            .args(["backtest", "--no-plot", "--data"])
-            .arg(t.join("days"))
-            .arg("--out")
-            .arg(t.join("bt")),
-        "dolphin backtest",
-    );
+    scan_and_backtest(t, &t.join("received"));
     assert_eq!(
         read(p.join("trades.jsonl")),
         read(t.join("bt/trades.jsonl")),

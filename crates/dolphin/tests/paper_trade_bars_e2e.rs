@@ -12,33 +12,11 @@
 //! short for 5-second bars); it says so and skips without it.
 #![cfg(feature = "nautilus")]
 
-use std::io::{BufRead, BufReader};
+mod live_common;
+
+use live_common::{Child, dolphin, exchange_url, read, run_ok, scan_and_backtest};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-
-fn dolphin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_dolphin"))
-}
-
-fn run_ok(cmd: &mut Command, what: &str) -> String {
-    let out = cmd.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{what} failed:\n{text}");
-    text
-}
-
-/// Kills the exchange when the test ends, however it ends.
-struct Child(std::process::Child);
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use std::process::Stdio;
 
 #[test]
 fn five_second_bars_from_the_trade_stream_trade_exactly_as_the_backtest() {
@@ -63,16 +41,7 @@ fn five_second_bars_from_the_trade_stream_trade_exactly_as_the_backtest() {
             .spawn()
             .unwrap(),
     );
-    let mut url = None;
-    for line in BufReader::new(ex.0.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-        if cells.len() > 2 && cells[1].starts_with("REST") {
-            url = Some(cells[2].to_string());
-            break;
-        }
-    }
-    let url = url.expect("the exchange prints its REST url");
+    let url = exchange_url(&mut ex);
     // The captures end at 23:59:59.9: the bar of 23:59:45 is the last one a later trade
     // closes, so the run ends at 23:59:50.
     let paper = run_ok(
@@ -104,7 +73,6 @@ fn five_second_bars_from_the_trade_stream_trade_exactly_as_the_backtest() {
 
     // The bars the node built, as kline files: 5-second rows on the grid, from the first
     // trade's bar to the bar before the end.
-    let read = |p: PathBuf| std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p:?}: {e}"));
     let open_times = |sym: &str| -> Vec<i64> {
         read(t.join(format!("paper/bars/{sym}-5s.csv")))
             .lines()
@@ -128,22 +96,7 @@ fn five_second_bars_from_the_trade_stream_trade_exactly_as_the_backtest() {
         bar_times.extend(rows);
     }
 
-    run_ok(
-        dolphin()
-            .args(["scan", "--klines"])
-            .arg(t.join("paper/bars"))
-            .arg("--out")
-            .arg(t.join("days")),
-        "dolphin scan",
-    );
-    run_ok(
-        dolphin()
-            .args(["backtest", "--no-plot", "--data"])
-            .arg(t.join("days"))
-            .arg("--out")
-            .arg(t.join("bt")),
-        "dolphin backtest",
-    );
+    scan_and_backtest(t, &t.join("paper/bars"));
     let bt_days = read(t.join("bt/days.jsonl"));
     assert!(bt_days.contains("\"date\":\"2024-08-08\""), "{bt_days}");
     assert_eq!(read(t.join("paper/days.jsonl")), bt_days, "days.jsonl");

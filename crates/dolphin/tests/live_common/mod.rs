@@ -82,6 +82,18 @@ impl Drop for Child {
     }
 }
 
+/// The REST url the exchange prints on its stdout (piped).
+pub fn exchange_url(ex: &mut Child) -> String {
+    for line in BufReader::new(ex.0.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if cells.len() > 2 && cells[1].starts_with("REST") {
+            return cells[2].to_string();
+        }
+    }
+    panic!("the exchange prints its REST url")
+}
+
 /// `dolphin exchange` replaying `DAY` of the sample klines at 1200x on a free loopback port,
 /// starting once `streams` streams are followed; returns it and its REST url. `extra` adds
 /// flags (faults).
@@ -101,16 +113,38 @@ pub fn start_exchange(streams: usize, extra: &[&str]) -> (Child, String) {
             .spawn()
             .unwrap(),
     );
-    let mut url = None;
-    for line in BufReader::new(ex.0.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-        if cells.len() > 2 && cells[1].starts_with("REST") {
-            url = Some(cells[2].to_string());
-            break;
-        }
-    }
-    (ex, url.expect("the exchange prints its REST url"))
+    let url = exchange_url(&mut ex);
+    (ex, url)
+}
+
+/// `dolphin scan` of the kline CSVs in `klines` into `t/days`.
+pub fn scan(t: &Path, klines: &Path) {
+    run_ok(
+        dolphin()
+            .args(["scan", "--klines"])
+            .arg(klines)
+            .arg("--out")
+            .arg(t.join("days")),
+        "dolphin scan",
+    );
+}
+
+/// `dolphin scan` of `klines` into `t/days`, then [`backtest`].
+pub fn scan_and_backtest(t: &Path, klines: &Path) {
+    scan(t, klines);
+    backtest(t);
+}
+
+/// `dolphin backtest` of `t/days` into `t/bt`.
+pub fn backtest(t: &Path) {
+    run_ok(
+        dolphin()
+            .args(["backtest", "--no-plot", "--data"])
+            .arg(t.join("days"))
+            .arg("--out")
+            .arg(t.join("bt")),
+        "dolphin backtest",
+    );
 }
 
 /// `dolphin scan` of the cut day into `t/days` (the backtest side of the comparisons);
@@ -122,14 +156,7 @@ pub fn day_files(t: &Path) -> usize {
         &BTreeSet::new(),
     );
     assert_eq!(symbols, 15, "sample klines of {DAY}");
-    run_ok(
-        dolphin()
-            .args(["scan", "--klines"])
-            .arg(t.join("klines"))
-            .arg("--out")
-            .arg(t.join("days")),
-        "dolphin scan",
-    );
+    scan(t, &t.join("klines"));
     symbols
 }
 
