@@ -5,19 +5,25 @@
 use crate::error::ServiceError;
 use crate::schedule::{Cadence, EventMs};
 use crate::service::{BoxFuture, BusEvent, Ctx, Service};
+use dolphin_store::KeyRef;
 use dolphin_store::schema::DOLPHIN_HEARTBEAT;
 
 /// Probes the store with one read (in place and as stored, typed or text: the value itself
 /// is not needed).
 pub fn probe(ctx: &Ctx) -> Result<(), ServiceError> {
-    ctx.store
-        .read_typed_with(DOLPHIN_HEARTBEAT, "store_probe", &mut |_| {})?;
+    probe_at(ctx, &KeyRef::new(DOLPHIN_HEARTBEAT, StoreProbe::NAME)?)
+}
+
+fn probe_at(ctx: &Ctx, key: &KeyRef) -> Result<(), ServiceError> {
+    ctx.store.read_typed_at(key, &mut |_| {})?;
     Ok(())
 }
 
 pub struct StoreProbe {
     cadence: Cadence,
     next: Option<EventMs>,
+    /// The key it reads, resolved once.
+    key: KeyRef,
 }
 
 impl StoreProbe {
@@ -30,6 +36,7 @@ impl StoreProbe {
         Ok(Self {
             next: cadence.next_after(t),
             cadence,
+            key: KeyRef::new(DOLPHIN_HEARTBEAT, Self::NAME)?,
         })
     }
 }
@@ -47,7 +54,7 @@ impl Service for StoreProbe {
         t: EventMs,
     ) -> BoxFuture<'a, Result<Vec<BusEvent>, ServiceError>> {
         Box::pin(async move {
-            probe(ctx)?;
+            probe_at(ctx, &self.key)?;
             self.next = self.cadence.next_after(t);
             Ok(Vec::new())
         })

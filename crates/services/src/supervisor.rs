@@ -19,7 +19,7 @@ use crate::run_files::Trace;
 use crate::schedule::{Cadence, EventMs};
 use crate::service::{BusEvent, Ctx, Factory, Service};
 use crate::typed_values::BeatValue;
-use dolphin_store::TypedValue;
+use dolphin_store::{KeyRef, TypedValue};
 use serde::Serialize;
 use std::time::Duration;
 
@@ -64,6 +64,8 @@ struct Slot {
     last_logged_phase: &'static str,
     /// The heartbeat, a typed store value (crate::typed_values), reused every beat.
     beat: BeatValue,
+    /// `DOLPHIN_HEARTBEAT[name]`, resolved once (dolphin_store::KeyRef).
+    beat_key: KeyRef,
     /// `dolphin_service_runs_total{service}`, taken from the recorder at the first run.
     runs_counter: Option<metrics::Counter>,
     /// A service left down is built again once the event time reaches this (every
@@ -152,6 +154,8 @@ impl Supervisor {
                 service: name,
                 pid: 0,
             },
+            beat_key: KeyRef::new(dolphin_store::schema::DOLPHIN_HEARTBEAT, name)
+                .expect("the heartbeat map's name is valid"),
             runs_counter: None,
             revive_at: None,
         });
@@ -395,24 +399,26 @@ impl Supervisor {
             return Ok(());
         }
         // The batch on the stack (no allocation per tick) unless there are many services.
-        let mut on_stack = [("", &NO_BEAT as &dyn TypedValue); 16];
+        let first = &self.slots[self.beating[0]].beat_key;
+        let mut on_stack = [(first, &NO_BEAT as &dyn TypedValue); 16];
         let mut on_heap = Vec::new();
         let beats = if self.beating.len() <= on_stack.len() {
             for (b, &i) in on_stack.iter_mut().zip(&self.beating) {
-                *b = (self.slots[i].name, &self.slots[i].beat);
+                *b = (&self.slots[i].beat_key, &self.slots[i].beat);
             }
             &on_stack[..self.beating.len()]
         } else {
-            on_heap.extend(
-                self.beating
-                    .iter()
-                    .map(|&i| (self.slots[i].name, &self.slots[i].beat as &dyn TypedValue)),
-            );
+            on_heap.extend(self.beating.iter().map(|&i| {
+                (
+                    &self.slots[i].beat_key,
+                    &self.slots[i].beat as &dyn TypedValue,
+                )
+            }));
             &on_heap[..]
         };
         // A failed heartbeat write is the watchdog's business (the beat is missing), not a
         // reason to stop the service.
-        if let Err(e) = self.ctx.store.beat_many_typed(beats) {
+        if let Err(e) = self.ctx.store.beat_many_at(beats) {
             for &i in &self.beating {
                 self.slots[i].stats.last_error = Some(format!("heartbeat: {e}"));
             }

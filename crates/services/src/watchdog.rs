@@ -31,6 +31,7 @@ use crate::typed_values::{BeatValue, ScanValue};
 use dolphin_core::{Direction, date_of_ms};
 use dolphin_engine::McStatus;
 use dolphin_risk::{SensorReadings, SurvivalConfig, SurvivalStack};
+use dolphin_store::KeyRef;
 use dolphin_store::schema::{
     DOLPHIN_FEATURES, DOLPHIN_HEARTBEAT, DOLPHIN_PNL_BLUE, DOLPHIN_STATE_BLUE, KEY_LATEST,
     KEY_LATEST_EIGEN_SCAN, POSTURE_CELL, SafetyValue, safety_json_into, write_safety_json,
@@ -108,8 +109,32 @@ impl<T> ParseCache<T> {
     }
 }
 
+/// The keys read at every evaluation, resolved once (dolphin_store::KeyRef).
+struct SensorKeys {
+    /// `DOLPHIN_HEARTBEAT[service]` per watched service.
+    beats: Vec<KeyRef>,
+    mc: KeyRef,
+    state: KeyRef,
+    scan: KeyRef,
+}
+
+impl SensorKeys {
+    fn new(services: &[&'static str]) -> Result<Self, ServiceError> {
+        Ok(Self {
+            beats: services
+                .iter()
+                .map(|s| KeyRef::new(DOLPHIN_HEARTBEAT, s))
+                .collect::<Result<_, _>>()?,
+            mc: KeyRef::new(DOLPHIN_FEATURES, KEY_MC_FOREWARNER)?,
+            state: KeyRef::new(DOLPHIN_STATE_BLUE, KEY_LATEST)?,
+            scan: KeyRef::new(DOLPHIN_FEATURES, KEY_LATEST_EIGEN_SCAN)?,
+        })
+    }
+}
+
 pub struct Watchdog {
     cadence: Cadence,
+    keys: SensorKeys,
     state_cache: ParseCache<Option<StateHead>>,
     mc_cache: ParseCache<McStatus>,
     next: Option<EventMs>,
@@ -174,6 +199,7 @@ impl Watchdog {
             }
         }
         Ok(Self {
+            keys: SensorKeys::new(&services)?,
             next: cadence.at_or_after(t),
             cadence,
             state_cache: ParseCache::new(),
@@ -213,9 +239,9 @@ impl Watchdog {
         self.now_text.clear();
         // Cat1: the heartbeats (`hz_nodes` = the store answered this read).
         self.beat_ts.iter_mut().for_each(|b| *b = None);
-        let (services, found, now_text) = (&self.services, &mut self.beat_ts, &mut self.now_text);
-        let beats = store.visit_all_typed(DOLPHIN_HEARTBEAT, &mut |name, v| {
-            if let Some(i) = services.iter().position(|s| *s == name) {
+        let (found, now_text) = (&mut self.beat_ts, &mut self.now_text);
+        let beats = store.read_many_typed_at(&self.keys.beats, &mut |i, v| {
+            if let Some(v) = v {
                 found[i] = match v.typed::<BeatValue>() {
                     Some(b) => Some(b.ts()),
                     None => v.with_text(|json| {
@@ -250,12 +276,14 @@ impl Watchdog {
         } else {
             let mut status = McStatus::Red;
             let cache = &mut self.mc_cache;
-            let _ = store.read_with(DOLPHIN_FEATURES, KEY_MC_FOREWARNER, &mut |v| {
-                if let Some(j) = v {
-                    status = *cache.get(j, |j| {
-                        serde_json::from_str::<McPublication>(j)
-                            .map(|p| p.status)
-                            .unwrap_or(McStatus::Red)
+            let _ = store.read_typed_at(&self.keys.mc, &mut |v| {
+                if let Some(v) = v {
+                    v.with_text(|j| {
+                        status = *cache.get(j, |j| {
+                            serde_json::from_str::<McPublication>(j)
+                                .map(|p| p.status)
+                                .unwrap_or(McStatus::Red)
+                        });
                     });
                 }
             });
@@ -265,9 +293,11 @@ impl Watchdog {
         // read below marks it at.
         let cache = &mut self.state_cache;
         let mut have_state = false;
-        let state_read = store.read_with(DOLPHIN_STATE_BLUE, KEY_LATEST, &mut |v| {
-            if let Some(j) = v {
-                cache.get(j, |j| serde_json::from_str::<StateHead>(j).ok());
+        let state_read = store.read_typed_at(&self.keys.state, &mut |v| {
+            if let Some(v) = v {
+                v.with_text(|j| {
+                    cache.get(j, |j| serde_json::from_str::<StateHead>(j).ok());
+                });
                 have_state = true;
             }
         });
@@ -283,7 +313,7 @@ impl Watchdog {
         // Cat2 staleness and the mark price from the newest scan.
         let mut scan: Option<ScanHead> = None;
         let mut mark: Option<f64> = None;
-        let scan_read = store.read_typed_with(DOLPHIN_FEATURES, KEY_LATEST_EIGEN_SCAN, &mut |v| {
+        let scan_read = store.read_typed_at(&self.keys.scan, &mut |v| {
             let Some(v) = v else {
                 scan = Some(ScanHead { timestamp: None });
                 return;

@@ -19,6 +19,9 @@ pub(crate) struct Dispatcher {
     tx: Mutex<Sender<ChangeEvent>>,
     listeners: Arc<Registry>,
     next_id: AtomicU64,
+    /// Bumped by every registration and removal (a cached `has_listeners` answer is good
+    /// while it is unchanged: crate::key_ref).
+    version: AtomicU64,
 }
 
 impl Dispatcher {
@@ -53,6 +56,7 @@ impl Dispatcher {
             tx: Mutex::new(tx),
             listeners,
             next_id: AtomicU64::new(1),
+            version: AtomicU64::new(0),
         }
     }
 
@@ -66,6 +70,11 @@ impl Dispatcher {
                     .is_some_and(|v| v.iter().any(|(_, f, _)| wants(f, key)))
             })
             .unwrap_or(false)
+    }
+
+    /// The registry's version: changes whenever a listener is added or removed.
+    pub(crate) fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
     }
 
     /// Whether anyone listens to any key of `map`.
@@ -83,6 +92,7 @@ impl Dispatcher {
             w.entry(map.to_string())
                 .or_default()
                 .push((id, key.map(str::to_string), listener));
+            self.version.fetch_add(1, Ordering::AcqRel);
         }
         id
     }
@@ -94,6 +104,7 @@ impl Dispatcher {
         for v in w.values_mut() {
             if let Some(pos) = v.iter().position(|(i, _, _)| *i == id) {
                 v.remove(pos);
+                self.version.fetch_add(1, Ordering::AcqRel);
                 return true;
             }
         }

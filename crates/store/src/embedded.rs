@@ -4,14 +4,17 @@
 
 use crate::dispatcher::Dispatcher;
 use crate::error::StoreError;
+use crate::key_ref::{KeyRef, Resolved};
 use crate::memory::{
     ChangeEvent, Delivery, FenceToken, Listener, SubscriptionId, SystemMemory, check_name,
 };
 use crate::near_cache::NearCacheConfig;
 use crate::schema::DOLPHIN_HEARTBEAT;
+use crate::slot_map::{Maps, Slot};
 use crate::typed::{Entry, StoredRef, TypedValue};
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -29,14 +32,17 @@ impl LockState {
     }
 }
 
-/// Every map: name → key → value (text, or typed: crate::typed).
-type Maps = HashMap<String, BTreeMap<String, Entry>>;
+/// The identity of the next store made (a [`KeyRef`] resolved by one store is not used by
+/// another).
+static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
 
 struct Inner {
+    id: u64,
+    /// Every map: name → key → value (text, or typed: crate::typed), in slots (crate::slot_map);
+    /// a heartbeat's slot also holds when it was written (`heartbeat_age`).
     maps: RwLock<Maps>,
     cells: Mutex<HashMap<String, String>>,
     locks: Mutex<HashMap<String, LockState>>,
-    beats: Mutex<HashMap<String, Instant>>,
     dispatcher: Dispatcher,
 }
 
@@ -58,10 +64,10 @@ impl EmbeddedMemory {
     pub fn new() -> Self {
         Self {
             inner: Arc::new(Inner {
-                maps: RwLock::new(HashMap::default()),
+                id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
+                maps: RwLock::new(Maps::default()),
                 cells: Mutex::new(HashMap::default()),
                 locks: Mutex::new(HashMap::default()),
-                beats: Mutex::new(HashMap::default()),
                 dispatcher: Dispatcher::start("embedded"),
             }),
         }
@@ -110,9 +116,8 @@ impl EmbeddedMemory {
         match maps.get_mut(map).and_then(|m| m.get_mut(key)) {
             Some(slot) => slot.set_text(value),
             None => {
-                maps.entry(map.to_string())
-                    .or_default()
-                    .insert(key.to_string(), Entry::Text(value.to_string()));
+                let m = maps.index_for(map);
+                maps.at_mut(m).insert(key, Entry::Text(value.to_string()));
             }
         }
         self.emit(map, key, Some(value));
@@ -130,9 +135,8 @@ impl EmbeddedMemory {
         match maps.get_mut(map).and_then(|m| m.get_mut(key)) {
             Some(slot) => slot.set_typed(value),
             None => {
-                maps.entry(map.to_string())
-                    .or_default()
-                    .insert(key.to_string(), Entry::Typed(value.clone_box()));
+                let m = maps.index_for(map);
+                maps.at_mut(m).insert(key, Entry::Typed(value.clone_box()));
             }
         }
         if self.inner.dispatcher.has_listeners(map, key) {
@@ -140,23 +144,96 @@ impl EmbeddedMemory {
         }
     }
 
-    /// Stamps the store's own clock for heartbeats `names` (one clock reading for all).
-    fn stamp_beats<'a>(&self, names: impl Iterator<Item = &'a str>) -> Result<(), StoreError> {
-        let mut beats = self
-            .inner
-            .beats
-            .lock()
-            .map_err(|_| Self::poisoned("beat", DOLPHIN_HEARTBEAT))?;
+    /// Stamps the store's own clock for heartbeats `names` (one clock reading for all), under
+    /// the map lock the caller holds.
+    fn stamp_beats<'a>(maps: &mut Maps, names: impl Iterator<Item = &'a str>) {
+        let Some(m) = maps.get_mut(DOLPHIN_HEARTBEAT) else {
+            return;
+        };
         let now = Instant::now();
         for name in names {
-            match beats.get_mut(name) {
-                Some(t) => *t = now,
-                None => {
-                    beats.insert(name.to_string(), now);
-                }
+            if let Some(i) = m.find(name) {
+                m.slot_mut(i).stamped = Some(now);
             }
         }
-        Ok(())
+    }
+
+    /// The slot of `at` when it holds a value: through its resolution when that is this
+    /// store's and still live, else by the names (and resolved for next time).
+    fn find_at(&self, maps: &Maps, at: &KeyRef) -> Option<(u32, u32)> {
+        if let Some(r) = at.resolved()
+            && r.store == self.inner.id
+            && maps.at(r.map).live(r.slot, r.generation).is_some()
+        {
+            return Some((r.map, r.slot));
+        }
+        let m = maps.find(at.map())?;
+        let s = maps.at(m).find(at.key())?;
+        self.resolve(maps, at, m, s);
+        Some((m, s))
+    }
+
+    fn resolve(&self, maps: &Maps, at: &KeyRef, m: u32, s: u32) {
+        at.set_resolved(Some(Resolved {
+            store: self.inner.id,
+            map: m,
+            slot: s,
+            generation: maps.at(m).slot(s).generation,
+            listen_version: u64::MAX,
+            listened: false,
+        }));
+    }
+
+    /// The slot of `at` for a write, made when the key is new (its `entry` then `None`: the
+    /// caller fills it).
+    fn slot_at<'m>(&self, maps: &'m mut Maps, at: &KeyRef) -> &'m mut Slot {
+        let (m, s) = match self.find_at(maps, at) {
+            Some(found) => found,
+            None => {
+                let m = maps.index_for(at.map());
+                let s = maps.at_mut(m).slot_for(at.key());
+                self.resolve(maps, at, m, s);
+                (m, s)
+            }
+        };
+        maps.at_mut(m).slot_mut(s)
+    }
+
+    /// Whether anyone listens to `at` (resolved), taken again only when the listeners changed.
+    fn listened(&self, at: &KeyRef) -> bool {
+        let version = self.inner.dispatcher.version();
+        match at.resolved() {
+            Some(r) if r.listen_version == version => r.listened,
+            Some(mut r) => {
+                r.listened = self.inner.dispatcher.has_listeners(at.map(), at.key());
+                r.listen_version = version;
+                at.set_resolved(Some(r));
+                r.listened
+            }
+            None => self.inner.dispatcher.has_listeners(at.map(), at.key()),
+        }
+    }
+
+    /// Sets the slot of `at` to `value` (stamped at `stamp`, a heartbeat) and emits it when
+    /// listened, under the map lock the caller holds.
+    fn put_typed_locked(
+        &self,
+        maps: &mut Maps,
+        at: &KeyRef,
+        value: &dyn TypedValue,
+        stamp: Option<Instant>,
+    ) {
+        let slot = self.slot_at(maps, at);
+        match slot.entry.as_mut() {
+            Some(e) => e.set_typed(value),
+            None => slot.entry = Some(Entry::Typed(value.clone_box())),
+        }
+        if stamp.is_some() {
+            slot.stamped = stamp;
+        }
+        if self.listened(at) {
+            self.emit(at.map(), at.key(), Some(&crate::typed::json_of(value)));
+        }
     }
 
     fn read_maps(
@@ -341,33 +418,28 @@ impl SystemMemory for EmbeddedMemory {
     }
 
     fn beat(&self, name: &str, value: &str) -> Result<(), StoreError> {
-        self.overwrite(DOLPHIN_HEARTBEAT, name, value)?;
-        self.stamp_beats(std::iter::once(name))
+        let mut maps = self.write_maps(DOLPHIN_HEARTBEAT)?;
+        self.overwrite_locked(&mut maps, DOLPHIN_HEARTBEAT, name, value);
+        Self::stamp_beats(&mut maps, std::iter::once(name));
+        Ok(())
     }
 
     fn beat_many(&self, beats: &[(&str, &str)]) -> Result<(), StoreError> {
-        {
-            let mut maps = self.write_maps(DOLPHIN_HEARTBEAT)?;
-            let listened = self.inner.dispatcher.has_map_listeners(DOLPHIN_HEARTBEAT);
-            if !maps.contains_key(DOLPHIN_HEARTBEAT) {
-                maps.insert(DOLPHIN_HEARTBEAT.to_string(), BTreeMap::new());
+        let mut maps = self.write_maps(DOLPHIN_HEARTBEAT)?;
+        let listened = self.inner.dispatcher.has_map_listeners(DOLPHIN_HEARTBEAT);
+        let m = maps.index_for(DOLPHIN_HEARTBEAT);
+        let m = maps.at_mut(m);
+        for (name, value) in beats {
+            match m.get_mut(name) {
+                Some(slot) => slot.set_text(value),
+                None => m.insert(name, Entry::Text(value.to_string())),
             }
-            let m = maps
-                .get_mut(DOLPHIN_HEARTBEAT)
-                .expect("the heartbeat map was inserted above");
-            for (name, value) in beats {
-                match m.get_mut(*name) {
-                    Some(slot) => slot.set_text(value),
-                    None => {
-                        m.insert(name.to_string(), Entry::Text(value.to_string()));
-                    }
-                }
-                if listened {
-                    self.emit(DOLPHIN_HEARTBEAT, name, Some(value));
-                }
+            if listened {
+                self.emit(DOLPHIN_HEARTBEAT, name, Some(value));
             }
         }
-        self.stamp_beats(beats.iter().map(|(n, _)| *n))
+        Self::stamp_beats(&mut maps, beats.iter().map(|(n, _)| *n));
+        Ok(())
     }
 
     fn read_with(
@@ -387,7 +459,7 @@ impl SystemMemory for EmbeddedMemory {
     fn visit_all(&self, map: &str, f: &mut dyn FnMut(&str, &str)) -> Result<(), StoreError> {
         let maps = self.read_maps("get_all", map)?;
         if let Some(m) = maps.get(map) {
-            for (k, v) in m {
+            for (k, v) in m.iter() {
                 v.with_text(|t| f(k, t));
             }
         }
@@ -419,7 +491,7 @@ impl SystemMemory for EmbeddedMemory {
     ) -> Result<(), StoreError> {
         let maps = self.read_maps("get_all", map)?;
         if let Some(m) = maps.get(map) {
-            for (k, v) in m {
+            for (k, v) in m.iter() {
                 f(k, v.as_ref());
             }
         }
@@ -427,32 +499,77 @@ impl SystemMemory for EmbeddedMemory {
     }
 
     fn beat_many_typed(&self, beats: &[(&str, &dyn TypedValue)]) -> Result<(), StoreError> {
-        {
-            let mut maps = self.write_maps(DOLPHIN_HEARTBEAT)?;
-            let listened = self.inner.dispatcher.has_map_listeners(DOLPHIN_HEARTBEAT);
-            if !maps.contains_key(DOLPHIN_HEARTBEAT) {
-                maps.insert(DOLPHIN_HEARTBEAT.to_string(), BTreeMap::new());
+        let mut maps = self.write_maps(DOLPHIN_HEARTBEAT)?;
+        let listened = self.inner.dispatcher.has_map_listeners(DOLPHIN_HEARTBEAT);
+        let m = maps.index_for(DOLPHIN_HEARTBEAT);
+        let m = maps.at_mut(m);
+        for (name, value) in beats {
+            match m.get_mut(name) {
+                Some(slot) => slot.set_typed(*value),
+                None => m.insert(name, Entry::Typed(value.clone_box())),
             }
-            let m = maps
-                .get_mut(DOLPHIN_HEARTBEAT)
-                .expect("the heartbeat map was inserted above");
-            for (name, value) in beats {
-                match m.get_mut(*name) {
-                    Some(slot) => slot.set_typed(*value),
-                    None => {
-                        m.insert(name.to_string(), Entry::Typed(value.clone_box()));
-                    }
-                }
-                if listened {
-                    self.emit(
-                        DOLPHIN_HEARTBEAT,
-                        name,
-                        Some(&crate::typed::json_of(*value)),
-                    );
-                }
+            if listened {
+                self.emit(
+                    DOLPHIN_HEARTBEAT,
+                    name,
+                    Some(&crate::typed::json_of(*value)),
+                );
             }
         }
-        self.stamp_beats(beats.iter().map(|(n, _)| *n))
+        Self::stamp_beats(&mut maps, beats.iter().map(|(n, _)| *n));
+        Ok(())
+    }
+
+    fn put_typed_at(&self, at: &KeyRef, value: &dyn TypedValue) -> Result<(), StoreError> {
+        let mut maps = self.write_maps(at.map())?;
+        self.put_typed_locked(&mut maps, at, value, None);
+        Ok(())
+    }
+
+    fn read_typed_at(
+        &self,
+        at: &KeyRef,
+        f: &mut dyn FnMut(Option<StoredRef<'_>>),
+    ) -> Result<(), StoreError> {
+        let maps = self.read_maps("get", at.map())?;
+        match self.find_at(&maps, at) {
+            Some((m, s)) => f(maps.at(m).slot(s).entry.as_ref().map(Entry::as_ref)),
+            None => f(None),
+        }
+        Ok(())
+    }
+
+    fn read_many_typed_at(
+        &self,
+        at: &[KeyRef],
+        f: &mut dyn FnMut(usize, Option<StoredRef<'_>>),
+    ) -> Result<(), StoreError> {
+        let Some(first) = at.first() else {
+            return Ok(());
+        };
+        let maps = self.read_maps("get_all", first.map())?;
+        for (i, k) in at.iter().enumerate() {
+            match self.find_at(&maps, k) {
+                Some((m, s)) => f(i, maps.at(m).slot(s).entry.as_ref().map(Entry::as_ref)),
+                None => f(i, None),
+            }
+        }
+        Ok(())
+    }
+
+    fn beat_many_at(&self, beats: &[(&KeyRef, &dyn TypedValue)]) -> Result<(), StoreError> {
+        if let Some((k, _)) = beats.iter().find(|(k, _)| k.map() != DOLPHIN_HEARTBEAT) {
+            return Err(StoreError::Config {
+                field: "map",
+                reason: format!("a heartbeat goes to {DOLPHIN_HEARTBEAT}, not {}", k.map()),
+            });
+        }
+        let mut maps = self.write_maps(DOLPHIN_HEARTBEAT)?;
+        let now = Instant::now();
+        for (at, value) in beats {
+            self.put_typed_locked(&mut maps, at, *value, Some(now));
+        }
+        Ok(())
     }
 
     fn cell_read_with(
@@ -470,12 +587,12 @@ impl SystemMemory for EmbeddedMemory {
     }
 
     fn heartbeat_age(&self, name: &str) -> Result<Option<Duration>, StoreError> {
-        let beats = self
-            .inner
-            .beats
-            .lock()
-            .map_err(|_| Self::poisoned("heartbeat_age", name))?;
-        Ok(beats.get(name).map(|t| t.elapsed()))
+        let maps = self.read_maps("heartbeat_age", DOLPHIN_HEARTBEAT)?;
+        Ok(maps
+            .get(DOLPHIN_HEARTBEAT)
+            .and_then(|m| m.find(name))
+            .and_then(|i| maps.get(DOLPHIN_HEARTBEAT)?.slot(i).stamped)
+            .map(|t| t.elapsed()))
     }
 
     fn enable_near_cache(&self, _map: &str, _config: NearCacheConfig) {}

@@ -2,6 +2,7 @@
 //! in the sources (B §2, §14.2–14.5, §15, §16; S §5.4, §10; SPEC §4 item 8).
 
 use crate::error::StoreError;
+use crate::key_ref::KeyRef;
 use crate::near_cache::NearCacheConfig;
 use crate::typed::{StoredRef, TypedValue, json_of};
 use std::collections::BTreeMap;
@@ -178,6 +179,57 @@ pub trait SystemMemory: Send + Sync {
             .map(|((n, _), t)| (*n, t.as_str()))
             .collect();
         self.beat_many(&pairs)
+    }
+    /// [`put_typed`](Self::put_typed) through a resolved key (crate::key_ref): the embedded
+    /// store finds the value's slot without the names.
+    fn put_typed_at(&self, at: &KeyRef, value: &dyn TypedValue) -> Result<(), StoreError> {
+        self.put_typed(at.map(), at.key(), value)
+    }
+    /// [`read_typed_with`](Self::read_typed_with) through a resolved key.
+    fn read_typed_at(
+        &self,
+        at: &KeyRef,
+        f: &mut dyn FnMut(Option<StoredRef<'_>>),
+    ) -> Result<(), StoreError> {
+        self.read_typed_with(at.map(), at.key(), f)
+    }
+    /// Reads the keys `at` in one operation: `f(i, value of at[i])`, `None` for a missing one.
+    /// The default reads a single map once with [`visit_all_typed`](Self::visit_all_typed)
+    /// (one round trip on Redis), keys of several maps one by one.
+    fn read_many_typed_at(
+        &self,
+        at: &[KeyRef],
+        f: &mut dyn FnMut(usize, Option<StoredRef<'_>>),
+    ) -> Result<(), StoreError> {
+        let Some(first) = at.first() else {
+            return Ok(());
+        };
+        if at.iter().any(|k| k.map() != first.map()) {
+            for (i, k) in at.iter().enumerate() {
+                self.read_typed_at(k, &mut |v| f(i, v))?;
+            }
+            return Ok(());
+        }
+        let mut seen = vec![false; at.len()];
+        self.visit_all_typed(first.map(), &mut |key, v| {
+            if let Some(i) = at.iter().position(|k| k.key() == key) {
+                seen[i] = true;
+                f(i, Some(v));
+            }
+        })?;
+        for (i, s) in seen.iter().enumerate() {
+            if !s {
+                f(i, None);
+            }
+        }
+        Ok(())
+    }
+    /// [`beat_many_typed`](Self::beat_many_typed) through resolved keys of
+    /// `DOLPHIN_HEARTBEAT`.
+    fn beat_many_at(&self, beats: &[(&KeyRef, &dyn TypedValue)]) -> Result<(), StoreError> {
+        let named: Vec<(&str, &dyn TypedValue)> =
+            beats.iter().map(|(k, v)| (k.key(), *v)).collect();
+        self.beat_many_typed(&named)
     }
     /// Calls `f` with the compare-and-set cell's value without copying it out.
     fn cell_read_with(

@@ -34,6 +34,7 @@ macro_rules! scenarios {
             heartbeats,
             in_place_reads_and_batched_beats,
             typed_values,
+            resolved_keys,
         ]);
     };
 }

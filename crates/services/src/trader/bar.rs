@@ -8,7 +8,6 @@ use crate::error::ServiceError;
 use crate::service::BusEvent;
 use crate::supervisor::Supervisor;
 use dolphin_core::DayFrame;
-use dolphin_store::schema::{DOLPHIN_FEATURES, KEY_LATEST_EIGEN_SCAN};
 
 impl ReplayTrader {
     pub(super) fn step_bar(
@@ -77,11 +76,7 @@ impl ReplayTrader {
         scan.timestamp = frame.timestamp[r];
         scan.prices.clear();
         scan.prices.extend_from_slice(frame.row_prices(r));
-        if self
-            .store
-            .put_typed(DOLPHIN_FEATURES, KEY_LATEST_EIGEN_SCAN, &self.scan)
-            .is_err()
-        {
+        if self.store.put_typed_at(&self.scan_key, &self.scan).is_err() {
             self.stats.store_errors += 1;
         }
     }

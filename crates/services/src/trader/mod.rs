@@ -91,6 +91,8 @@ pub struct ReplayTrader {
     /// The latest scan (reused every bar) and the date of its asset columns.
     scan: crate::typed_values::ScanValue,
     scan_date: Option<UtcDate>,
+    /// `DOLPHIN_FEATURES["latest_eigen_scan"]`, resolved once.
+    scan_key: dolphin_store::KeyRef,
     pub stats: TraderStats,
 }
 
@@ -133,6 +135,10 @@ impl ReplayTrader {
             day_start_capital: core.engine.capital(),
             scan: Default::default(),
             scan_date: None,
+            scan_key: dolphin_store::KeyRef::new(
+                dolphin_store::schema::DOLPHIN_FEATURES,
+                dolphin_store::schema::KEY_LATEST_EIGEN_SCAN,
+            )?,
             core,
         })
     }

@@ -652,3 +652,103 @@ pub fn typed_values<F: Fixture>(fx: &F) {
     );
     assert!(other.heartbeat_age("t_typed_b").unwrap().unwrap() < Duration::from_secs(2));
 }
+
+/// Resolved keys (`KeyRef`): writes and reads through them are the named operations on every
+/// backend — other clients and listeners see the same text — and a key removed and written
+/// again (a new slot generation in the embedded store), or a `KeyRef` used with a second
+/// store, never reads a stale or foreign value.
+pub fn resolved_keys<F: Fixture>(fx: &F) {
+    use dolphin_store::KeyRef;
+    let m = fx.client();
+    let other = fx.client();
+    let map = "t_keyref";
+    let (sub, rx) = other.subscribe_channel(map).unwrap();
+    let k = KeyRef::new(map, "k").unwrap();
+    let text_of = |at: &KeyRef, s: &dyn dolphin_store::SystemMemory| {
+        let mut t = None;
+        s.read_typed_at(at, &mut |v| t = v.map(|r| r.with_text(str::to_string)))
+            .unwrap();
+        t
+    };
+    assert_eq!(text_of(&k, &m), None, "not written yet");
+    let v1 = Beat {
+        ts: 1,
+        phase: "a".into(),
+    };
+    m.put_typed_at(&k, &v1).unwrap();
+    let text1 = r#"{"ts":1,"phase":"a"}"#;
+    assert_eq!(other.get(map, "k").unwrap().as_deref(), Some(text1));
+    assert_eq!(text_of(&k, &m).as_deref(), Some(text1));
+    // Removed behind the reference's back, then written by name with another value.
+    assert_eq!(other.remove(map, "k").unwrap().as_deref(), Some(text1));
+    assert_eq!(text_of(&k, &m), None, "a removed key reads as missing");
+    other.put(map, "j", "9").unwrap();
+    other.put(map, "k", "7").unwrap();
+    assert_eq!(text_of(&k, &m).as_deref(), Some("7"));
+    let v2 = Beat {
+        ts: 2,
+        phase: "b".into(),
+    };
+    m.put_typed_at(&k, &v2).unwrap();
+    let text2 = r#"{"ts":2,"phase":"b"}"#;
+    assert_eq!(other.get(map, "k").unwrap().as_deref(), Some(text2));
+    assert_eq!(
+        other.get(map, "j").unwrap().as_deref(),
+        Some("9"),
+        "j untouched"
+    );
+    // Several keys of a map in one read, a missing one included.
+    let keys = [
+        KeyRef::new(map, "j").unwrap(),
+        KeyRef::new(map, "nope").unwrap(),
+        KeyRef::new(map, "k").unwrap(),
+    ];
+    let mut got = vec![None; 3];
+    m.read_many_typed_at(&keys, &mut |i, v| {
+        got[i] = v.map(|r| r.with_text(str::to_string))
+    })
+    .unwrap();
+    assert_eq!(
+        got,
+        vec![Some("9".to_string()), None, Some(text2.to_string())]
+    );
+    // Heartbeats through resolved keys: the text, and an age by the store's clock.
+    let hb = KeyRef::new(schema::DOLPHIN_HEARTBEAT, "t_keyref_beat").unwrap();
+    m.beat_many_at(&[(&hb, &v1)]).unwrap();
+    assert_eq!(
+        other
+            .get(schema::DOLPHIN_HEARTBEAT, "t_keyref_beat")
+            .unwrap()
+            .as_deref(),
+        Some(text1)
+    );
+    assert!(other.heartbeat_age("t_keyref_beat").unwrap().unwrap() < Duration::from_secs(2));
+    // The listener saw every change of the map, in order.
+    let mut events = Vec::new();
+    while events.len() < 5 {
+        match rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(e) => events.push((e.key, e.value)),
+            Err(e) => panic!("events missing after {events:?}: {e}"),
+        }
+    }
+    let s = |x: &str| Some(x.to_string());
+    assert_eq!(
+        events,
+        vec![
+            ("k".into(), s(text1)),
+            ("k".into(), None),
+            ("j".into(), s("9")),
+            ("k".into(), s("7")),
+            ("k".into(), s(text2)),
+        ]
+    );
+    other.unsubscribe(sub);
+    // A reference resolved by one embedded store, used with another: that store's own value.
+    if m.backend() == "embedded" {
+        let second = dolphin_store::EmbeddedMemory::new();
+        assert_eq!(text_of(&k, &second), None);
+        second.put(map, "k", "other").unwrap();
+        assert_eq!(text_of(&k, &second).as_deref(), Some("other"));
+        assert_eq!(text_of(&k, &m).as_deref(), Some(text2));
+    }
+}
