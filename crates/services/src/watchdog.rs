@@ -398,6 +398,52 @@ impl Watchdog {
             drawdown,
         }
     }
+
+    /// One evaluation at `t` (it never waits: [`Service::run_now`]): the sensors, the stack,
+    /// the trace line and, when the posture changed, `DOLPHIN_SAFETY`.
+    fn evaluate(&mut self, ctx: &Ctx, t: EventMs) -> Result<Vec<BusEvent>, ServiceError> {
+        let readings = self.read_sensors(ctx, t);
+        let dt = self.last_ts.map_or(0.0, |p| (t - p) as f64 / 60_000.0);
+        let state = self.stack.update(&readings, dt)?;
+        self.last_ts = Some(t);
+        self.evaluations += 1;
+        self.line.clear();
+        crate::json_text::trace_line(&mut self.line, t, &readings, &mut self.numbers);
+        ctx.files.append_raw(Trace::PostureTrace, &self.line)?;
+        let new = SafetyValue {
+            posture: state.posture,
+            rm: state.rm,
+            extra: Default::default(),
+        };
+        if self.last_written.as_ref() != Some(&new) {
+            // The new text goes into the spare buffer; the last text is the expectation.
+            let mut json = std::mem::take(&mut self.spare_json);
+            safety_json_into(&mut json, &new)?;
+            let expected = match self.last_json.take() {
+                Some(j) => Some(j),
+                None => ctx.store.cell_get(POSTURE_CELL)?,
+            };
+            if !write_safety_json(ctx.store.as_ref(), expected.as_deref(), &json)? {
+                // Another writer moved the cell: take its value as the expectation once.
+                let current = ctx.store.cell_get(POSTURE_CELL)?;
+                if !write_safety_json(ctx.store.as_ref(), current.as_deref(), &json)? {
+                    return Err(ServiceError::service(
+                        Self::NAME,
+                        "DOLPHIN_SAFETY changed under the watchdog twice (another writer?)",
+                    ));
+                }
+            }
+            self.last_written = Some(new);
+            self.last_json = Some(json);
+            if let Some(old) = expected {
+                self.spare_json = old;
+            }
+            self.rm_gauge.set(state.rm);
+        }
+        self.trigger = None;
+        self.next = self.cadence.next_after(t);
+        Ok(Vec::new())
+    }
 }
 
 /// Cat3 from the shard maps: (stale, median depth quality, median fill probability).
@@ -427,49 +473,10 @@ impl Service for Watchdog {
         ctx: &'a Ctx,
         t: EventMs,
     ) -> BoxFuture<'a, Result<Vec<BusEvent>, ServiceError>> {
-        Box::pin(async move {
-            let readings = self.read_sensors(ctx, t);
-            let dt = self.last_ts.map_or(0.0, |p| (t - p) as f64 / 60_000.0);
-            let state = self.stack.update(&readings, dt)?;
-            self.last_ts = Some(t);
-            self.evaluations += 1;
-            self.line.clear();
-            crate::json_text::trace_line(&mut self.line, t, &readings, &mut self.numbers);
-            ctx.files.append_raw(Trace::PostureTrace, &self.line)?;
-            let new = SafetyValue {
-                posture: state.posture,
-                rm: state.rm,
-                extra: Default::default(),
-            };
-            if self.last_written.as_ref() != Some(&new) {
-                // The new text goes into the spare buffer; the last text is the expectation.
-                let mut json = std::mem::take(&mut self.spare_json);
-                safety_json_into(&mut json, &new)?;
-                let expected = match self.last_json.take() {
-                    Some(j) => Some(j),
-                    None => ctx.store.cell_get(POSTURE_CELL)?,
-                };
-                if !write_safety_json(ctx.store.as_ref(), expected.as_deref(), &json)? {
-                    // Another writer moved the cell: take its value as the expectation once.
-                    let current = ctx.store.cell_get(POSTURE_CELL)?;
-                    if !write_safety_json(ctx.store.as_ref(), current.as_deref(), &json)? {
-                        return Err(ServiceError::service(
-                            Self::NAME,
-                            "DOLPHIN_SAFETY changed under the watchdog twice (another writer?)",
-                        ));
-                    }
-                }
-                self.last_written = Some(new);
-                self.last_json = Some(json);
-                if let Some(old) = expected {
-                    self.spare_json = old;
-                }
-                self.rm_gauge.set(state.rm);
-            }
-            self.trigger = None;
-            self.next = self.cadence.next_after(t);
-            Ok(Vec::new())
-        })
+        Box::pin(async move { self.evaluate(ctx, t) })
+    }
+    fn run_now(&mut self, ctx: &Ctx, t: EventMs) -> Option<Result<Vec<BusEvent>, ServiceError>> {
+        Some(self.evaluate(ctx, t))
     }
     fn on_event(&mut self, ev: &BusEvent, t: EventMs) {
         if matches!(
