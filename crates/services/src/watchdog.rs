@@ -28,13 +28,13 @@ use crate::schedule::{Cadence, EventMs};
 use crate::sensor_parse;
 use crate::service::{BoxFuture, BusEvent, Ctx, Service};
 use crate::typed_values::{BeatValue, ScanValue};
-use dolphin_core::{Direction, date_of_ms};
+use dolphin_core::{Direction, Posture, date_of_ms};
 use dolphin_engine::McStatus;
 use dolphin_risk::{SensorReadings, SurvivalConfig, SurvivalStack};
 use dolphin_store::KeyRef;
 use dolphin_store::schema::{
     DOLPHIN_FEATURES, DOLPHIN_HEARTBEAT, DOLPHIN_PNL_BLUE, DOLPHIN_STATE_BLUE, KEY_LATEST,
-    KEY_LATEST_EIGEN_SCAN, POSTURE_CELL, SafetyValue, safety_json_into, write_safety_json,
+    KEY_LATEST_EIGEN_SCAN, POSTURE_CELL, posture_json_into, write_safety_json,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -147,7 +147,8 @@ pub struct Watchdog {
     /// The OB stream runs in its slot: Cat3 reads its health (crate::ob_health).
     ob_live: bool,
     peak: f64,
-    last_written: Option<SafetyValue>,
+    /// The posture and Rm last written (a `SafetyValue` without extra fields).
+    last_written: Option<(Posture, f64)>,
     /// The text of `last_written` as it went into the cell (the next CAS's expectation).
     last_json: Option<String>,
     /// The buffer the next posture text is written into (the one before the last).
@@ -410,15 +411,11 @@ impl Watchdog {
         self.line.clear();
         crate::json_text::trace_line(&mut self.line, t, &readings, &mut self.numbers);
         ctx.files.append_raw(Trace::PostureTrace, &self.line)?;
-        let new = SafetyValue {
-            posture: state.posture,
-            rm: state.rm,
-            extra: Default::default(),
-        };
-        if self.last_written.as_ref() != Some(&new) {
+        let new = (state.posture, state.rm);
+        if self.last_written != Some(new) {
             // The new text goes into the spare buffer; the last text is the expectation.
             let mut json = std::mem::take(&mut self.spare_json);
-            safety_json_into(&mut json, &new)?;
+            posture_json_into(&mut json, new.0, new.1);
             let expected = match self.last_json.take() {
                 Some(j) => Some(j),
                 None => ctx.store.cell_get(POSTURE_CELL)?,
