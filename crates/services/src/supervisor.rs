@@ -291,22 +291,30 @@ impl Supervisor {
         }
         for _pass in 0..4 {
             let mut ran = false;
-            for i in 0..self.slots.len() {
-                if self.slots[i].next_due().is_some_and(|d| d <= t) {
-                    ran = true;
-                    // A run that never waits (Service::run_now) and succeeds needs nothing
-                    // more; any other run, and every failure, goes through `run_slot`.
-                    match self.run_now(i, t) {
-                        Some(Ok(events)) => self.succeeded(i, t, events),
-                        first => self.run_slot(i, t, first).await,
-                    }
+            let mut from = 0;
+            while let Some(i) = self.first_due(from, t) {
+                ran = true;
+                // A run that never waits (Service::run_now) and succeeds needs nothing more;
+                // any other run, and every failure, goes through `run_slot`.
+                match self.run_now(i, t) {
+                    Some(Ok(events)) => self.succeeded(i, t, events),
+                    first => self.run_slot(i, t, first).await,
                 }
+                from = i + 1;
             }
             if !ran {
                 break;
             }
         }
         Ok(())
+    }
+
+    /// The first slot from `from` on whose service has work due at or before `t`.
+    fn first_due(&mut self, from: usize, t: EventMs) -> Option<usize> {
+        let due = self.slots[from..]
+            .iter_mut()
+            .position(|s| s.next_due().is_some_and(|d| d <= t))?;
+        Some(from + due)
     }
 
     fn dispatch(&mut self, ev: BusEvent, t: EventMs) {

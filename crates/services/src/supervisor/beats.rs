@@ -57,9 +57,10 @@ impl Supervisor {
         if self.beating.is_empty() {
             return Ok(());
         }
-        // The batch on the stack (no allocation per tick) unless there are many services.
+        // The batch on the stack (no allocation per tick) unless there are more than eight
+        // services and members (`serve` has seven).
         let first = &self.slots[self.beating[0]].beat_key;
-        let mut on_stack = [(first, &NO_BEAT as &dyn TypedValue); 16];
+        let mut on_stack = [(first, &NO_BEAT as &dyn TypedValue); 8];
         let mut on_heap = Vec::new();
         let beats = if self.beating.len() <= on_stack.len() {
             for (b, &i) in on_stack.iter_mut().zip(&self.beating) {
