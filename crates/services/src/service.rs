@@ -74,7 +74,7 @@ pub trait Service: Send {
     /// Reacts to an event (may make the service due); must be cheap.
     fn on_event(&mut self, _ev: &BusEvent, _t: EventMs) {}
     /// True for a service that writes its own heartbeat (the OB stream, on the exchange's
-    /// clock): the supervisor then writes none for it.
+    /// clock): the supervisor then writes none for it. Asked once, when the service is built.
     fn beats_itself(&self) -> bool {
         false
     }

@@ -25,6 +25,8 @@ use std::time::Duration;
 mod beats;
 mod revive;
 mod run;
+#[cfg(test)]
+mod tests;
 mod timeout;
 
 /// Counters of one service for `services.json`.
