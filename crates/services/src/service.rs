@@ -54,7 +54,9 @@ pub struct Ctx {
 pub trait Service: Send {
     /// The name used in `DOLPHIN_HEARTBEAT`, `services.json` and logs.
     fn name(&self) -> &'static str;
-    /// Event time of the next scheduled or triggered work; `None` = nothing planned.
+    /// Event time of the next scheduled or triggered work; `None` = nothing planned. It changes
+    /// only through [`Service::run`], [`Service::run_now`] and [`Service::on_event`]: the
+    /// supervisor keeps the answer until one of them is called.
     fn next_due(&self) -> Option<EventMs>;
     /// Does all work due at or before `t`; returns the events it caused.
     fn run<'a>(
@@ -62,10 +64,17 @@ pub trait Service: Send {
         ctx: &'a Ctx,
         t: EventMs,
     ) -> BoxFuture<'a, Result<Vec<BusEvent>, ServiceError>>;
+    /// [`Service::run`] for a service whose work never waits (the watchdog, the store probe):
+    /// its result at once, without a boxed future, a timer or a clock reading (a run that is
+    /// ready when first polled is never a timeout). `None` (the default): the work may wait,
+    /// the supervisor awaits [`Service::run`] under the timeout.
+    fn run_now(&mut self, _ctx: &Ctx, _t: EventMs) -> Option<Result<Vec<BusEvent>, ServiceError>> {
+        None
+    }
     /// Reacts to an event (may make the service due); must be cheap.
     fn on_event(&mut self, _ev: &BusEvent, _t: EventMs) {}
     /// True for a service that writes its own heartbeat (the OB stream, on the exchange's
-    /// clock): the supervisor then writes none for it.
+    /// clock): the supervisor then writes none for it. Asked once, when the service is built.
     fn beats_itself(&self) -> bool {
         false
     }

@@ -39,6 +39,13 @@ impl StoreProbe {
             key: KeyRef::new(DOLPHIN_HEARTBEAT, Self::NAME)?,
         })
     }
+
+    /// The probe due at `t` (it never waits: [`Service::run_now`]).
+    fn probe_due(&mut self, ctx: &Ctx, t: EventMs) -> Result<Vec<BusEvent>, ServiceError> {
+        probe_at(ctx, &self.key)?;
+        self.next = self.cadence.next_after(t);
+        Ok(Vec::new())
+    }
 }
 
 impl Service for StoreProbe {
@@ -53,11 +60,10 @@ impl Service for StoreProbe {
         ctx: &'a Ctx,
         t: EventMs,
     ) -> BoxFuture<'a, Result<Vec<BusEvent>, ServiceError>> {
-        Box::pin(async move {
-            probe_at(ctx, &self.key)?;
-            self.next = self.cadence.next_after(t);
-            Ok(Vec::new())
-        })
+        Box::pin(async move { self.probe_due(ctx, t) })
+    }
+    fn run_now(&mut self, ctx: &Ctx, t: EventMs) -> Option<Result<Vec<BusEvent>, ServiceError>> {
+        Some(self.probe_due(ctx, t))
     }
     fn describe(&self) -> Vec<String> {
         vec![format!("store read, {}", self.cadence.describe())]

@@ -13,28 +13,21 @@
 //! all its work due at or before that time. Services therefore see event time advance exactly
 //! as the trader does, at any replay speed, and take the same decisions at the same times.
 
-use crate::config::{RetryPolicy, ServiceSpec};
+use crate::config::ServiceSpec;
 use crate::error::ServiceError;
-use crate::run_files::Trace;
 use crate::schedule::{Cadence, EventMs};
 use crate::service::{BusEvent, Ctx, Factory, Service};
 use crate::typed_values::BeatValue;
-use dolphin_store::{KeyRef, TypedValue};
+use dolphin_store::KeyRef;
 use serde::Serialize;
 use std::time::Duration;
 
-/// A placeholder filling the unused part of a tick's heartbeat batch.
-static NO_BEAT: BeatValue = BeatValue {
-    ts_ms: 0,
-    phase: "",
-    service: "",
-    pid: 0,
-};
-
+mod beats;
 mod revive;
+mod run;
+#[cfg(test)]
+mod tests;
 mod timeout;
-
-use timeout::run_with_timeout;
 
 /// Counters of one service for `services.json`.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -58,8 +51,16 @@ struct Slot {
     name: &'static str,
     spec: ServiceSpec,
     factory: Option<Factory>,
+    /// The service (set only through [`Slot::set_service`]).
     svc: Option<Box<dyn Service>>,
+    /// `svc.beats_itself()`, taken when the service is (re)built.
+    beats_itself: bool,
+    /// `svc.next_due()` as last asked; `None` = ask again (the service ran, took an event or
+    /// was (re)built since: [`Service::next_due`]).
+    known_due: Option<Option<EventMs>>,
     stats: ServiceStats,
+    /// `stats.state == "running"` (both set by [`Slot::set_state`]).
+    running: bool,
     last_logged_beat: Option<EventMs>,
     last_logged_phase: &'static str,
     /// The heartbeat, a typed store value (crate::typed_values), reused every beat.
@@ -73,6 +74,29 @@ struct Slot {
     revive_at: Option<EventMs>,
 }
 
+impl Slot {
+    /// Installs (or, with `None`, removes) the service.
+    fn set_service(&mut self, svc: Option<Box<dyn Service>>) {
+        self.beats_itself = svc.as_ref().is_some_and(|v| v.beats_itself());
+        self.known_due = None;
+        self.svc = svc;
+    }
+
+    /// Sets `stats.state` and `running` together.
+    fn set_state(&mut self, state: &str) {
+        self.running = state == "running";
+        self.stats.state = state.into();
+    }
+
+    /// [`Service::next_due`], asked only when it may have changed.
+    #[inline]
+    fn next_due(&mut self) -> Option<EventMs> {
+        *self
+            .known_due
+            .get_or_insert_with(|| self.svc.as_ref().and_then(|v| v.next_due()))
+    }
+}
+
 /// Event time between two attempts to bring a service that is down back.
 pub const REVIVE_MS: EventMs = 60_000;
 
@@ -84,15 +108,6 @@ pub struct Heartbeat {
     pub phase: String,
     pub service: String,
     pub pid: u32,
-}
-
-/// [`Heartbeat`] borrowed: the same JSON bytes without allocating its strings every beat.
-#[derive(Serialize)]
-struct HeartbeatRef<'a> {
-    ts: f64,
-    phase: &'a str,
-    service: &'a str,
-    pid: u32,
 }
 
 /// Runs the services on the event-time clock.
@@ -140,12 +155,15 @@ impl Supervisor {
             spec,
             factory,
             svc: None,
+            beats_itself: false,
+            known_due: None,
             stats: ServiceStats {
                 name: name.into(),
                 state: state.into(),
                 cadence,
                 ..Default::default()
             },
+            running: false,
             last_logged_beat: None,
             last_logged_phase: "",
             beat: BeatValue {
@@ -182,7 +200,7 @@ impl Supervisor {
             }
             let s = &mut self.slots[i];
             s.stats.starts += 1;
-            s.stats.state = "running".into();
+            s.set_state("running");
             tracing::info!(service = s.name, at = %crate::schedule::iso(t0), "started");
         }
         self.now = Some(t0);
@@ -202,7 +220,7 @@ impl Supervisor {
             let factory = self.slots[i].factory.as_ref().expect("has a factory");
             match factory(&self.ctx, t) {
                 Ok(svc) => {
-                    self.slots[i].svc = Some(svc);
+                    self.slots[i].set_service(Some(svc));
                     return Ok(());
                 }
                 Err(e) if attempt < policy.retries => {
@@ -217,7 +235,7 @@ impl Supervisor {
                 Err(e) => {
                     self.slots[i].stats.failures += 1;
                     self.slots[i].stats.last_error = Some(e.to_string());
-                    self.slots[i].stats.state = "failed".into();
+                    self.slots[i].set_state("failed");
                     return Err(ServiceError::service(name, format!("cannot start: {e}")));
                 }
             }
@@ -227,9 +245,15 @@ impl Supervisor {
     /// Delivers an event from outside (the trader) to every service at once.
     pub fn notify(&mut self, ev: BusEvent) {
         let t = self.now.unwrap_or(0);
+        self.deliver(&ev, t);
+    }
+
+    /// Hands `ev` to every live service.
+    fn deliver(&mut self, ev: &BusEvent, t: EventMs) {
         for s in &mut self.slots {
             if let Some(svc) = s.svc.as_mut() {
-                svc.on_event(&ev, t);
+                svc.on_event(ev, t);
+                s.known_due = None;
             }
         }
     }
@@ -245,9 +269,8 @@ impl Supervisor {
     pub fn due(&self, t: EventMs) -> bool {
         self.next_beat.is_some_and(|b| b <= t)
             || self.slots.iter().any(|s| {
-                s.svc
-                    .as_ref()
-                    .and_then(|v| v.next_due())
+                s.known_due
+                    .unwrap_or_else(|| s.svc.as_ref().and_then(|v| v.next_due()))
                     .or(s.revive_at)
                     .is_some_and(|d| d <= t)
             })
@@ -270,16 +293,16 @@ impl Supervisor {
         }
         for _pass in 0..4 {
             let mut ran = false;
-            for i in 0..self.slots.len() {
-                let due = self.slots[i]
-                    .svc
-                    .as_ref()
-                    .and_then(|v| v.next_due())
-                    .is_some_and(|d| d <= t);
-                if due {
-                    ran = true;
-                    self.run_slot(i, t).await;
+            let mut from = 0;
+            while let Some(i) = self.first_due(from, t) {
+                ran = true;
+                // A run that never waits (Service::run_now) and succeeds needs nothing more;
+                // any other run, and every failure, goes through `run_slot`.
+                match self.run_now(i, t) {
+                    Some(Ok(events)) => self.succeeded(i, t, events),
+                    first => self.run_slot(i, t, first).await,
                 }
+                from = i + 1;
             }
             if !ran {
                 break;
@@ -288,169 +311,23 @@ impl Supervisor {
         Ok(())
     }
 
-    async fn run_slot(&mut self, i: usize, t: EventMs) {
-        let name = self.slots[i].name;
-        let policy: RetryPolicy = self.slots[i].spec.retry;
-        let mut backoff = dolphin_store::Backoff::new(
-            Duration::from_millis(policy.backoff_ms),
-            Duration::from_millis(policy.backoff_max_ms),
-        );
-        let mut attempt = 0u32;
-        let mut restarted = false;
-        loop {
-            // Disjoint borrows of the context and the slot: no clone of the context per run.
-            let ctx = &self.ctx;
-            let Some(svc) = self.slots[i].svc.as_mut() else {
-                return;
-            };
-            let res = run_with_timeout(svc.run(ctx, t), name, policy.timeout_ms).await;
-            match res {
-                Ok(events) => {
-                    let s = &mut self.slots[i];
-                    s.stats.runs += 1;
-                    s.stats.last_run_ms = Some(t);
-                    if s.stats.state != "running" {
-                        s.stats.state = "running".into();
-                    }
-                    s.runs_counter
-                        .get_or_insert_with(
-                            || metrics::counter!("dolphin_service_runs_total", "service" => name),
-                        )
-                        .increment(1);
-                    for ev in events {
-                        self.dispatch(ev, t);
-                    }
-                    return;
-                }
-                Err(e) => {
-                    tracing::warn!(service = name, attempt, error = %e, "run failed");
-                    self.slots[i].stats.last_error = Some(e.to_string());
-                    if attempt < policy.retries {
-                        attempt += 1;
-                        self.slots[i].stats.retries += 1;
-                        metrics::counter!("dolphin_service_retries_total", "service" => name)
-                            .increment(1);
-                        tokio::time::sleep(backoff.next_delay()).await;
-                        continue;
-                    }
-                    self.slots[i].stats.failures += 1;
-                    let can_restart = !restarted
-                        && self.slots[i].stats.restarts
-                            < u64::from(self.slots[i].spec.max_restarts);
-                    if can_restart && self.slots[i].factory.is_some() {
-                        restarted = true;
-                        self.slots[i].stats.restarts += 1;
-                        metrics::counter!("dolphin_service_restarts_total", "service" => name)
-                            .increment(1);
-                        tracing::warn!(service = name, "restarting");
-                        self.slots[i].svc = None;
-                        if self.build(i, t).await.is_ok() {
-                            self.slots[i].stats.starts += 1;
-                            attempt = 0;
-                            continue;
-                        }
-                    }
-                    // Left down: no heartbeat, no work, until the supervisor is restarted.
-                    tracing::error!(service = name, error = %e, "service down");
-                    self.slots[i].svc = None;
-                    self.slots[i].stats.state = "down".into();
-                    self.slots[i].revive_at = Some(t + REVIVE_MS);
-                    let ev = BusEvent::ServiceHealth {
-                        service: name.into(),
-                        up: false,
-                    };
-                    self.dispatch(ev, t);
-                    return;
-                }
-            }
-        }
+    /// The first slot from `from` on whose service has work due at or before `t`.
+    fn first_due(&mut self, from: usize, t: EventMs) -> Option<usize> {
+        let due = self.slots[from..]
+            .iter_mut()
+            .position(|s| s.next_due().is_some_and(|d| d <= t))?;
+        Some(from + due)
     }
 
     fn dispatch(&mut self, ev: BusEvent, t: EventMs) {
-        for s in &mut self.slots {
-            if let Some(svc) = s.svc.as_mut() {
-                svc.on_event(&ev, t);
-            }
-        }
+        self.deliver(&ev, t);
         self.pending.push(ev);
-    }
-
-    /// Writes the heartbeat of every live service and member with `phase`, all of one tick in
-    /// one store operation ([`SystemMemory::beat_many_typed`]; on Redis one script call).
-    ///
-    /// [`SystemMemory::beat_many_typed`]: dolphin_store::SystemMemory::beat_many_typed
-    pub fn beat_all(&mut self, t: EventMs, phase: &'static str) -> Result<(), ServiceError> {
-        let pid = self.ctx.pid;
-        self.beating.clear();
-        for (i, s) in self.slots.iter_mut().enumerate() {
-            if s.svc.as_ref().is_some_and(|v| v.beats_itself()) {
-                continue;
-            }
-            let alive = s.spec.enabled
-                && (s.svc.is_some() || (s.factory.is_none() && s.stats.state == "running"));
-            if alive || (phase == "stopped" && s.spec.enabled) {
-                s.beat.ts_ms = t;
-                s.beat.phase = phase;
-                s.beat.pid = pid;
-                self.beating.push(i);
-            }
-        }
-        if self.beating.is_empty() {
-            return Ok(());
-        }
-        // The batch on the stack (no allocation per tick) unless there are many services.
-        let first = &self.slots[self.beating[0]].beat_key;
-        let mut on_stack = [(first, &NO_BEAT as &dyn TypedValue); 16];
-        let mut on_heap = Vec::new();
-        let beats = if self.beating.len() <= on_stack.len() {
-            for (b, &i) in on_stack.iter_mut().zip(&self.beating) {
-                *b = (&self.slots[i].beat_key, &self.slots[i].beat);
-            }
-            &on_stack[..self.beating.len()]
-        } else {
-            on_heap.extend(self.beating.iter().map(|&i| {
-                (
-                    &self.slots[i].beat_key,
-                    &self.slots[i].beat as &dyn TypedValue,
-                )
-            }));
-            &on_heap[..]
-        };
-        // A failed heartbeat write is the watchdog's business (the beat is missing), not a
-        // reason to stop the service.
-        if let Err(e) = self.ctx.store.beat_many_at(beats) {
-            for &i in &self.beating {
-                self.slots[i].stats.last_error = Some(format!("heartbeat: {e}"));
-            }
-            return Ok(());
-        }
-        for k in 0..self.beating.len() {
-            let i = self.beating[k];
-            let s = &mut self.slots[i];
-            s.stats.heartbeats += 1;
-            s.stats.last_heartbeat_ms = Some(t);
-            let log = s.last_logged_phase != phase
-                || s.last_logged_beat
-                    .is_none_or(|l| t - l >= self.heartbeat_log_ms);
-            if log {
-                s.last_logged_beat = Some(t);
-                s.last_logged_phase = phase;
-                let hb = HeartbeatRef {
-                    ts: t as f64 / 1000.0,
-                    phase,
-                    service: s.name,
-                    pid,
-                };
-                self.ctx.files.append(Trace::Heartbeats, &hb)?;
-            }
-        }
-        Ok(())
     }
 
     /// Marks a member (the trader) stopped or running.
     pub fn set_member_state(&mut self, name: &str, state: &str) {
         if let Some(s) = self.slots.iter_mut().find(|s| s.name == name) {
-            s.stats.state = state.into();
+            s.set_state(state);
         }
     }
 

@@ -28,13 +28,13 @@ use crate::schedule::{Cadence, EventMs};
 use crate::sensor_parse;
 use crate::service::{BoxFuture, BusEvent, Ctx, Service};
 use crate::typed_values::{BeatValue, ScanValue};
-use dolphin_core::{Direction, date_of_ms};
+use dolphin_core::{Direction, Posture, date_of_ms};
 use dolphin_engine::McStatus;
 use dolphin_risk::{SensorReadings, SurvivalConfig, SurvivalStack};
 use dolphin_store::KeyRef;
 use dolphin_store::schema::{
     DOLPHIN_FEATURES, DOLPHIN_HEARTBEAT, DOLPHIN_PNL_BLUE, DOLPHIN_STATE_BLUE, KEY_LATEST,
-    KEY_LATEST_EIGEN_SCAN, POSTURE_CELL, SafetyValue, safety_json_into, write_safety_json,
+    KEY_LATEST_EIGEN_SCAN, POSTURE_CELL, posture_json_into, write_safety_json,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -147,7 +147,8 @@ pub struct Watchdog {
     /// The OB stream runs in its slot: Cat3 reads its health (crate::ob_health).
     ob_live: bool,
     peak: f64,
-    last_written: Option<SafetyValue>,
+    /// The posture and Rm last written (a `SafetyValue` without extra fields).
+    last_written: Option<(Posture, f64)>,
     /// The text of `last_written` as it went into the cell (the next CAS's expectation).
     last_json: Option<String>,
     /// The buffer the next posture text is written into (the one before the last).
@@ -398,6 +399,48 @@ impl Watchdog {
             drawdown,
         }
     }
+
+    /// One evaluation at `t` (it never waits: [`Service::run_now`]): the sensors, the stack,
+    /// the trace line and, when the posture changed, `DOLPHIN_SAFETY`.
+    fn evaluate(&mut self, ctx: &Ctx, t: EventMs) -> Result<Vec<BusEvent>, ServiceError> {
+        let readings = self.read_sensors(ctx, t);
+        let dt = self.last_ts.map_or(0.0, |p| (t - p) as f64 / 60_000.0);
+        let state = self.stack.update(&readings, dt)?;
+        self.last_ts = Some(t);
+        self.evaluations += 1;
+        self.line.clear();
+        crate::json_text::trace_line(&mut self.line, t, &readings, &mut self.numbers);
+        ctx.files.append_raw(Trace::PostureTrace, &self.line)?;
+        let new = (state.posture, state.rm);
+        if self.last_written != Some(new) {
+            // The new text goes into the spare buffer; the last text is the expectation.
+            let mut json = std::mem::take(&mut self.spare_json);
+            posture_json_into(&mut json, new.0, new.1);
+            let expected = match self.last_json.take() {
+                Some(j) => Some(j),
+                None => ctx.store.cell_get(POSTURE_CELL)?,
+            };
+            if !write_safety_json(ctx.store.as_ref(), expected.as_deref(), &json)? {
+                // Another writer moved the cell: take its value as the expectation once.
+                let current = ctx.store.cell_get(POSTURE_CELL)?;
+                if !write_safety_json(ctx.store.as_ref(), current.as_deref(), &json)? {
+                    return Err(ServiceError::service(
+                        Self::NAME,
+                        "DOLPHIN_SAFETY changed under the watchdog twice (another writer?)",
+                    ));
+                }
+            }
+            self.last_written = Some(new);
+            self.last_json = Some(json);
+            if let Some(old) = expected {
+                self.spare_json = old;
+            }
+            self.rm_gauge.set(state.rm);
+        }
+        self.trigger = None;
+        self.next = self.cadence.next_after(t);
+        Ok(Vec::new())
+    }
 }
 
 /// Cat3 from the shard maps: (stale, median depth quality, median fill probability).
@@ -427,49 +470,10 @@ impl Service for Watchdog {
         ctx: &'a Ctx,
         t: EventMs,
     ) -> BoxFuture<'a, Result<Vec<BusEvent>, ServiceError>> {
-        Box::pin(async move {
-            let readings = self.read_sensors(ctx, t);
-            let dt = self.last_ts.map_or(0.0, |p| (t - p) as f64 / 60_000.0);
-            let state = self.stack.update(&readings, dt)?;
-            self.last_ts = Some(t);
-            self.evaluations += 1;
-            self.line.clear();
-            crate::json_text::trace_line(&mut self.line, t, &readings, &mut self.numbers);
-            ctx.files.append_raw(Trace::PostureTrace, &self.line)?;
-            let new = SafetyValue {
-                posture: state.posture,
-                rm: state.rm,
-                extra: Default::default(),
-            };
-            if self.last_written.as_ref() != Some(&new) {
-                // The new text goes into the spare buffer; the last text is the expectation.
-                let mut json = std::mem::take(&mut self.spare_json);
-                safety_json_into(&mut json, &new)?;
-                let expected = match self.last_json.take() {
-                    Some(j) => Some(j),
-                    None => ctx.store.cell_get(POSTURE_CELL)?,
-                };
-                if !write_safety_json(ctx.store.as_ref(), expected.as_deref(), &json)? {
-                    // Another writer moved the cell: take its value as the expectation once.
-                    let current = ctx.store.cell_get(POSTURE_CELL)?;
-                    if !write_safety_json(ctx.store.as_ref(), current.as_deref(), &json)? {
-                        return Err(ServiceError::service(
-                            Self::NAME,
-                            "DOLPHIN_SAFETY changed under the watchdog twice (another writer?)",
-                        ));
-                    }
-                }
-                self.last_written = Some(new);
-                self.last_json = Some(json);
-                if let Some(old) = expected {
-                    self.spare_json = old;
-                }
-                self.rm_gauge.set(state.rm);
-            }
-            self.trigger = None;
-            self.next = self.cadence.next_after(t);
-            Ok(Vec::new())
-        })
+        Box::pin(async move { self.evaluate(ctx, t) })
+    }
+    fn run_now(&mut self, ctx: &Ctx, t: EventMs) -> Option<Result<Vec<BusEvent>, ServiceError>> {
+        Some(self.evaluate(ctx, t))
     }
     fn on_event(&mut self, ev: &BusEvent, t: EventMs) {
         if matches!(

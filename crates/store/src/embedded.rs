@@ -102,25 +102,39 @@ impl EmbeddedMemory {
     }
 
     /// A put (the old value is not returned): an existing entry's buffer is reused, so a
-    /// value rewritten every bar — a heartbeat, the latest scan — costs no allocation. The
-    /// change is emitted under the map lock, keeping one map's events in order.
+    /// value rewritten every bar — a heartbeat, the latest scan, the posture — costs no
+    /// allocation. The change is emitted under the map lock, keeping one map's events in order.
     fn overwrite(&self, map: &str, key: &str, value: &str) -> Result<(), StoreError> {
-        check_name("map", map)?;
-        let mut maps = self.write_maps(map)?;
-        self.overwrite_locked(&mut maps, map, key, value);
-        Ok(())
+        let mut maps = match self.write_maps(map) {
+            Ok(maps) => maps,
+            Err(e) => {
+                // The name's error first, as when it is checked before the lock.
+                check_name("map", map)?;
+                return Err(e);
+            }
+        };
+        self.overwrite_locked(&mut maps, map, key, value)
     }
 
-    /// [`Self::overwrite`] under a map lock the caller holds.
-    fn overwrite_locked(&self, maps: &mut Maps, map: &str, key: &str, value: &str) {
+    /// [`Self::overwrite`] under a map lock the caller holds. The map's name is checked only
+    /// for a new entry: every map in the store was made under a checked name.
+    fn overwrite_locked(
+        &self,
+        maps: &mut Maps,
+        map: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), StoreError> {
         match maps.get_mut(map).and_then(|m| m.get_mut(key)) {
             Some(slot) => slot.set_text(value),
             None => {
+                check_name("map", map)?;
                 let m = maps.index_for(map);
                 maps.at_mut(m).insert(key, Entry::Text(value.to_string()));
             }
         }
         self.emit(map, key, Some(value));
+        Ok(())
     }
 
     /// [`Self::overwrite_locked`] with a typed value (its text is rendered only for
@@ -337,21 +351,26 @@ impl SystemMemory for EmbeddedMemory {
         expected: Option<&str>,
         new: &str,
     ) -> Result<bool, StoreError> {
-        check_name("cell", cell)?;
-        let mut cells = self
-            .inner
-            .cells
-            .lock()
-            .map_err(|_| Self::poisoned("cas", cell))?;
+        // The name is checked only when the cell does not exist: every cell was made under a
+        // checked name. (A bad name's error still comes first, as when it is checked first.)
+        let Ok(mut cells) = self.inner.cells.lock() else {
+            check_name("cell", cell)?;
+            return Err(Self::poisoned("cas", cell));
+        };
         match (cells.get_mut(cell), expected) {
             (Some(v), Some(e)) if v == e => {
                 v.clear();
                 v.push_str(new);
             }
+            (Some(_), _) => return Ok(false),
             (None, None) => {
+                check_name("cell", cell)?;
                 cells.insert(cell.to_string(), new.to_string());
             }
-            _ => return Ok(false),
+            (None, Some(_)) => {
+                check_name("cell", cell)?;
+                return Ok(false);
+            }
         }
         Ok(true)
     }
@@ -419,7 +438,7 @@ impl SystemMemory for EmbeddedMemory {
 
     fn beat(&self, name: &str, value: &str) -> Result<(), StoreError> {
         let mut maps = self.write_maps(DOLPHIN_HEARTBEAT)?;
-        self.overwrite_locked(&mut maps, DOLPHIN_HEARTBEAT, name, value);
+        self.overwrite_locked(&mut maps, DOLPHIN_HEARTBEAT, name, value)?;
         Self::stamp_beats(&mut maps, std::iter::once(name));
         Ok(())
     }

@@ -202,12 +202,20 @@ pub fn safety_json(v: &SafetyValue) -> Result<String, StoreError> {
 
 /// [`safety_json`] into `s` (cleared first; its buffer is reused).
 pub fn safety_json_into(s: &mut String, v: &SafetyValue) -> Result<(), StoreError> {
-    s.clear();
     if !v.extra.is_empty() {
+        s.clear();
         s.push_str(&to_json(DOLPHIN_SAFETY, KEY_LATEST, v)?);
         return Ok(());
     }
-    let posture = match v.posture {
+    posture_json_into(s, v.posture, v.rm);
+    Ok(())
+}
+
+/// The text of a [`SafetyValue`] without extra fields, from its two fields (no value to
+/// build and drop: the watchdog writes one most minutes) into `s` (cleared first).
+pub fn posture_json_into(s: &mut String, posture: Posture, rm: f64) {
+    s.clear();
+    let posture = match posture {
         Posture::Apex => "APEX",
         Posture::Stalker => "STALKER",
         Posture::Turtle => "TURTLE",
@@ -216,14 +224,13 @@ pub fn safety_json_into(s: &mut String, v: &SafetyValue) -> Result<(), StoreErro
     s.push_str("{\"posture\":\"");
     s.push_str(posture);
     s.push_str("\",\"Rm\":");
-    if v.rm.is_finite() {
+    if rm.is_finite() {
         // The formatter serde_json itself uses for an f64.
-        s.push_str(zmij::Buffer::new().format_finite(v.rm));
+        s.push_str(zmij::Buffer::new().format_finite(rm));
     } else {
         s.push_str("null");
     }
     s.push('}');
-    Ok(())
 }
 
 /// Publishes a new posture (B §16.3): compare-and-set on the cell against `expected` (the

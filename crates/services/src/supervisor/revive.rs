@@ -21,11 +21,11 @@ impl Supervisor {
             match factory(&self.ctx, t) {
                 Ok(svc) => {
                     let s = &mut self.slots[i];
-                    s.svc = Some(svc);
+                    s.set_service(Some(svc));
                     s.revive_at = None;
                     s.stats.restarts += 1;
                     s.stats.starts += 1;
-                    s.stats.state = "running".into();
+                    s.set_state("running");
                     metrics::counter!("dolphin_service_restarts_total", "service" => name)
                         .increment(1);
                     tracing::warn!(service = name, "service back up");
