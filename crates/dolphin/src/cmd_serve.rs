@@ -296,7 +296,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The node's flags of `--live`.
+/// The node's flags of `--live` (read only by a build with the `nautilus` feature; without it
+/// `--live` stops with an error naming the feature).
+#[cfg_attr(not(feature = "nautilus"), allow(dead_code))]
 struct LiveFlags {
     assets: Vec<String>,
     bar_seconds: Option<u32>,
