@@ -28,6 +28,7 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema};
 use dolphin_core::{DayFrame, SIGNAL_COLUMNS, UtcDate, date_of_ms, is_reserved_column};
+use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::file::reader::ChunkReader;
 use std::borrow::Cow;
@@ -211,6 +212,41 @@ fn read_day_file_from<R: ChunkReader + 'static>(
     }
     check_timestamps(path, file_date, &frame.timestamp)?;
     Ok(frame)
+}
+
+/// The first `rows` values of a day file's `v750_lambda_max_velocity` column, decoding no other
+/// column (the ACB's w750 of every day, B §10.3, wanted before a backtest starts). The layout
+/// is checked as [`read_day_file`] checks it; the other columns' values are not read (the
+/// run's own read of the file checks them).
+pub fn read_v750_head(path: &Path, rows: usize) -> Result<Vec<f64>, DataError> {
+    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
+    decode_guarded(path, || {
+        let file_len = parquet::file::reader::Length::len(&file);
+        let builder =
+            ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_err(path, e))?;
+        check_chunk_ranges(path, builder.metadata(), file_len)?;
+        let layout = ColumnLayout::resolve(path, &builder.schema().clone())?;
+        let v750 = layout.signals[SIGNAL_COLUMNS
+            .iter()
+            .position(|c| *c == "v750_lambda_max_velocity")
+            .expect("a signal column")];
+        let mask = ProjectionMask::roots(builder.parquet_schema(), [v750]);
+        let reader = builder
+            .with_projection(mask)
+            .with_limit(rows)
+            .with_batch_size(rows.clamp(1, BATCH_ROWS))
+            .build()
+            .map_err(|e| parquet_err(path, e))?;
+        let mut out = Vec::with_capacity(rows);
+        for batch in reader {
+            let batch = batch.map_err(|e| parquet_err(path, e))?;
+            if let Some(col) = batch.columns().first() {
+                for_each_f64(col, |v| out.push(v));
+            }
+        }
+        out.truncate(rows);
+        Ok(out)
+    })
 }
 
 /// All day files `YYYY-MM-DD.parquet` in `dir` whose date lies in `[from, to]` (bounds

@@ -18,7 +18,7 @@ pub use day_check::{
 };
 pub use day_file::{
     DAY_FILE_CREATED_BY, day_file_date, day_file_name, day_file_schema, list_day_files,
-    read_day_file, read_day_file_bytes, write_day_file,
+    read_day_file, read_day_file_bytes, read_v750_head, write_day_file,
 };
 pub use error::DataError;
 pub use indicators::{funding_at, load_external_factors};

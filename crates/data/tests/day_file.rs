@@ -557,5 +557,62 @@ fn fuzz_crashes_are_errors() {
             s.contains("2025-05-05.parquet") && s.contains(what),
             "{fixture}: {s}"
         );
+        // The w750 reader on the same file: an error naming it, no panic (the negative
+        // offset is refused before any page; the bad levels may lie outside the column read).
+        let copy = tempfile::tempdir().unwrap();
+        let p = copy.path().join("2025-05-05.parquet");
+        std::fs::copy(dir.join(fixture), &p).unwrap();
+        if let Err(e) = dolphin_data::read_v750_head(&p, 10) {
+            assert!(
+                e.to_string().contains("2025-05-05.parquet"),
+                "{fixture}: {e}"
+            );
+        }
     }
+}
+
+/// `read_v750_head` (the ACB's w750 input) reads the same values as a whole-file read's
+/// `v750_vel`, bit for bit, for the first rows asked for — fewer when the file is shorter — on
+/// every shipped day file and on a written frame with NaN warm-up rows; a file whose layout is
+/// wrong is refused naming the file and the column, as `read_day_file` refuses it.
+#[test]
+fn v750_head_equals_the_whole_read() {
+    let sample = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/sample/days"
+    ));
+    let files = list_day_files(&sample, None, None).unwrap();
+    assert!(!files.is_empty());
+    for (_, p) in &files {
+        let whole = read_day_file(p).unwrap();
+        for rows in [1, 10, 750, whole.len() + 5] {
+            let head = dolphin_data::read_v750_head(p, rows).unwrap();
+            let n = rows.min(whole.len());
+            assert_eq!(
+                bits(&head),
+                bits(&whole.v750_vel[..n]),
+                "{} {rows}",
+                p.display()
+            );
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let f = sample_frame(40);
+    let p = dir.path().join(format!("{DAY}.parquet"));
+    write_day_file(&p, &f).unwrap();
+    assert_eq!(
+        bits(&dolphin_data::read_v750_head(&p, 12).unwrap()),
+        bits(&f.v750_vel[..12])
+    );
+    let p = write_custom(dir.path(), "2025-05-06.parquet", minutes(3), |c| {
+        c.retain(|(f, _)| f.name() != "scan_number");
+    });
+    let e = dolphin_data::read_v750_head(&p, 10)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&p.display().to_string())
+            && e.ends_with("missing required column `scan_number`"),
+        "{e}"
+    );
 }

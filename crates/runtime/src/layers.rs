@@ -5,11 +5,11 @@
 
 use dolphin_core::{InputWarning, InputWarnings, RowUnit, UtcDate};
 use dolphin_data::{
-    DataError, is_ng3_folder, load_external_factors, load_ng3_indicators, read_day_file,
+    DataError, is_ng3_folder, load_external_factors, load_ng3_indicators, read_v750_head,
 };
 use dolphin_risk::{
     AcbConfig, AcbError, AcbExplain, AdaptiveCircuitBreaker, McError, PostureTrace,
-    PostureTraceError, SurvivalConfig,
+    PostureTraceError, SurvivalConfig, w750_of_first_rows,
 };
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -93,15 +93,17 @@ pub fn build_acb(
         }
         _ => load_external_factors(indicators, funding)?,
     };
-    let mut frames = Vec::with_capacity(files.len());
-    for (_, p) in files {
-        frames.push(read_day_file(p)?);
+    // Each day's w750 from the first rows of its `v750_lambda_max_velocity` column only (the
+    // run reads every file whole anyway; a full read here cost as much as the run's own).
+    let config = AcbConfig::default();
+    let rows = config.w750_first_rows;
+    let mut w750 = std::collections::BTreeMap::new();
+    for (date, p) in files {
+        if let Some(w) = w750_of_first_rows(&read_v750_head(p, rows)?, rows) {
+            w750.insert(*date, w);
+        }
     }
-    Ok(AdaptiveCircuitBreaker::from_day_frames(
-        AcbConfig::default(),
-        factors,
-        frames.iter(),
-    )?)
+    Ok(AdaptiveCircuitBreaker::new(config, factors, w750)?)
 }
 
 /// The per-date ACB explanations of a run (`acb.jsonl`).
