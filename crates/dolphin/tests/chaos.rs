@@ -1,7 +1,7 @@
 //! The short chaos run (issue 14 item 3, docs/CHAOS.md): `dolphin chaos` over two sample days
 //! with a real `redis-server` and a real `dolphin exchange` (the shipped 30 s depth cut, or
 //! `../shared/data/depth`), one fault of each kind — Redis kill, old RDB, serve kill, serve
-//! pause, the store down across the date change (the second day fail-safe HIBERNATE), a
+//! pause, the store down across the date change (the second day begun fail-safe HIBERNATE), a
 //! websocket drop and a feed stall — in about two minutes. Needs redis-server and redis-cli
 //! (skipped with a note where they are absent; CI installs them).
 
@@ -126,15 +126,35 @@ fn short_chaos_run_loses_nothing_and_equals_the_traced_backtest() {
         .collect();
     assert_eq!(postures.len(), 2);
     assert_eq!(postures[1]["date"], "2025-05-08");
-    assert_eq!(postures[1]["posture"], "HIBERNATE");
-    assert_eq!(postures[1]["source"], "fail_safe");
     let days: Vec<serde_json::Value> = std::fs::read_to_string(serve.join("days.jsonl"))
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(days[1]["date"], "2025-05-08");
-    assert_eq!(days[1]["posture"], "HIBERNATE");
+    assert_eq!(days[1]["posture"], postures[1]["posture"]);
+    // The day began fail-safe (the harness saw it in serve's log, above) and that decision is
+    // the day's — unless serve was killed later and its last process re-ran the date change
+    // from a state stored before it (the store was down, so no state of 2025-05-08 existed):
+    // that process took the date's posture again, from the store, which was back (a resumed
+    // run re-applies only the decisions up to its stored state, docs/SERVICES.md). Timing
+    // decides which; both are the system working, and the trade log equals the traced
+    // backtest either way (asserted below).
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(serve.join("run.json")).unwrap()).unwrap();
+    let resumed_before_day = run["trader"]["resumed"]["ts_ms"]
+        .as_i64()
+        .is_some_and(|ts| ts < 1_746_662_400_000); // 2025-05-08T00:00:00Z
+    if postures[1]["source"] == "fail_safe" {
+        assert_eq!(postures[1]["posture"], "HIBERNATE");
+    } else {
+        assert!(
+            resumed_before_day && postures[1]["source"] == "store",
+            "2025-05-08 neither fail-safe nor re-decided after a resume from before it: {} / {}",
+            postures[1],
+            run["trader"]
+        );
+    }
     // The first day's result is real: 2025-05-07 has trades in the sample, and the run's trade
     // log is the traced backtest's, byte for byte (the fail-safe day included).
     let trades = std::fs::read_to_string(serve.join("trades.jsonl")).unwrap();
