@@ -121,6 +121,19 @@ fn check_chunk_ranges(
 /// (a corrupt footer could ask for any amount of memory); the decoded rows are.
 const BATCH_ROWS: usize = 64 * 1024;
 
+/// The reader of a day file whose column chunks lie inside it, and its checked column layout.
+fn open_checked<R: ChunkReader + 'static>(
+    path: &Path,
+    source: R,
+) -> Result<(ParquetRecordBatchReaderBuilder<R>, ColumnLayout), DataError> {
+    let file_len = source.len();
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(source).map_err(|e| parquet_err(path, e))?;
+    check_chunk_ranges(path, builder.metadata(), file_len)?;
+    let layout = ColumnLayout::resolve(path, &builder.schema().clone())?;
+    Ok((builder, layout))
+}
+
 fn read_day_file_from<R: ChunkReader + 'static>(
     path: &Path,
     source: R,
@@ -129,13 +142,8 @@ fn read_day_file_from<R: ChunkReader + 'static>(
         path: path.to_path_buf(),
     })?;
     let (layout, meta_rows, batches) = decode_guarded(path, || {
-        let file_len = source.len();
-        let builder =
-            ParquetRecordBatchReaderBuilder::try_new(source).map_err(|e| parquet_err(path, e))?;
-        check_chunk_ranges(path, builder.metadata(), file_len)?;
+        let (builder, layout) = open_checked(path, source)?;
         let meta_rows = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
-        let schema = builder.schema().clone();
-        let layout = ColumnLayout::resolve(path, &schema)?;
         let reader = builder
             .with_batch_size(meta_rows.clamp(1, BATCH_ROWS))
             .build()
@@ -221,11 +229,7 @@ fn read_day_file_from<R: ChunkReader + 'static>(
 pub fn read_v750_head(path: &Path, rows: usize) -> Result<Vec<f64>, DataError> {
     let file = File::open(path).map_err(|e| DataError::io(path, e))?;
     decode_guarded(path, || {
-        let file_len = parquet::file::reader::Length::len(&file);
-        let builder =
-            ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_err(path, e))?;
-        check_chunk_ranges(path, builder.metadata(), file_len)?;
-        let layout = ColumnLayout::resolve(path, &builder.schema().clone())?;
+        let (builder, layout) = open_checked(path, file)?;
         let v750 = layout.signals[SIGNAL_COLUMNS
             .iter()
             .position(|c| *c == "v750_lambda_max_velocity")

@@ -13,6 +13,7 @@ use crate::schema::DOLPHIN_HEARTBEAT;
 use crate::slot_map::Maps;
 use crate::typed::{Entry, StoredRef, TypedValue};
 
+mod beats;
 mod resolved;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
@@ -157,20 +158,6 @@ impl EmbeddedMemory {
         }
         if self.inner.dispatcher.has_listeners(map, key) {
             self.emit(map, key, Some(&crate::typed::json_of(value)));
-        }
-    }
-
-    /// Stamps the store's own clock for heartbeats `names` (one clock reading for all), under
-    /// the map lock the caller holds.
-    fn stamp_beats<'a>(maps: &mut Maps, names: impl Iterator<Item = &'a str>) {
-        let Some(m) = maps.get_mut(DOLPHIN_HEARTBEAT) else {
-            return;
-        };
-        let now = Instant::now();
-        for name in names {
-            if let Some(i) = m.find(name) {
-                m.slot_mut(i).stamped = Some(now);
-            }
         }
     }
 
@@ -361,28 +348,11 @@ impl SystemMemory for EmbeddedMemory {
     }
 
     fn beat(&self, name: &str, value: &str) -> Result<(), StoreError> {
-        let mut maps = self.write_maps(DOLPHIN_HEARTBEAT)?;
-        self.overwrite_locked(&mut maps, DOLPHIN_HEARTBEAT, name, value)?;
-        Self::stamp_beats(&mut maps, std::iter::once(name));
-        Ok(())
+        self.beat_values(std::iter::once((name, StoredRef::Text(value))))
     }
 
     fn beat_many(&self, beats: &[(&str, &str)]) -> Result<(), StoreError> {
-        let mut maps = self.write_maps(DOLPHIN_HEARTBEAT)?;
-        let listened = self.inner.dispatcher.has_map_listeners(DOLPHIN_HEARTBEAT);
-        let m = maps.index_for(DOLPHIN_HEARTBEAT);
-        let m = maps.at_mut(m);
-        for (name, value) in beats {
-            match m.get_mut(name) {
-                Some(slot) => slot.set_text(value),
-                None => m.insert(name, Entry::Text(value.to_string())),
-            }
-            if listened {
-                self.emit(DOLPHIN_HEARTBEAT, name, Some(value));
-            }
-        }
-        Self::stamp_beats(&mut maps, beats.iter().map(|(n, _)| *n));
-        Ok(())
+        self.beat_values(beats.iter().map(|(n, v)| (*n, StoredRef::Text(v))))
     }
 
     fn read_with(
@@ -442,25 +412,7 @@ impl SystemMemory for EmbeddedMemory {
     }
 
     fn beat_many_typed(&self, beats: &[(&str, &dyn TypedValue)]) -> Result<(), StoreError> {
-        let mut maps = self.write_maps(DOLPHIN_HEARTBEAT)?;
-        let listened = self.inner.dispatcher.has_map_listeners(DOLPHIN_HEARTBEAT);
-        let m = maps.index_for(DOLPHIN_HEARTBEAT);
-        let m = maps.at_mut(m);
-        for (name, value) in beats {
-            match m.get_mut(name) {
-                Some(slot) => slot.set_typed(*value),
-                None => m.insert(name, Entry::Typed(value.clone_box())),
-            }
-            if listened {
-                self.emit(
-                    DOLPHIN_HEARTBEAT,
-                    name,
-                    Some(&crate::typed::json_of(*value)),
-                );
-            }
-        }
-        Self::stamp_beats(&mut maps, beats.iter().map(|(n, _)| *n));
-        Ok(())
+        self.beat_values(beats.iter().map(|(n, v)| (*n, StoredRef::Typed(*v))))
     }
 
     fn put_typed_at(&self, at: &KeyRef, value: &dyn TypedValue) -> Result<(), StoreError> {
@@ -475,10 +427,7 @@ impl SystemMemory for EmbeddedMemory {
         f: &mut dyn FnMut(Option<StoredRef<'_>>),
     ) -> Result<(), StoreError> {
         let maps = self.read_maps("get", at.map())?;
-        match self.find_at(&maps, at) {
-            Some((m, s)) => f(maps.at(m).slot(s).entry.as_ref().map(Entry::as_ref)),
-            None => f(None),
-        }
+        f(self.stored_at(&maps, at));
         Ok(())
     }
 
@@ -492,10 +441,7 @@ impl SystemMemory for EmbeddedMemory {
         };
         let maps = self.read_maps("get_all", first.map())?;
         for (i, k) in at.iter().enumerate() {
-            match self.find_at(&maps, k) {
-                Some((m, s)) => f(i, maps.at(m).slot(s).entry.as_ref().map(Entry::as_ref)),
-                None => f(i, None),
-            }
+            f(i, self.stored_at(&maps, k));
         }
         Ok(())
     }

@@ -93,6 +93,22 @@ impl Entry {
         }
     }
 
+    /// An entry holding `value` as given (text, or a copy of the typed value).
+    pub(crate) fn of(value: StoredRef<'_>) -> Self {
+        match value {
+            StoredRef::Text(t) => Self::Text(t.to_string()),
+            StoredRef::Typed(v) => Self::Typed(v.clone_box()),
+        }
+    }
+
+    /// Sets the entry to `value` as given, reusing its buffer or typed value when it can.
+    pub(crate) fn set(&mut self, value: StoredRef<'_>) {
+        match value {
+            StoredRef::Text(t) => self.set_text(t),
+            StoredRef::Typed(v) => self.set_typed(v),
+        }
+    }
+
     /// Sets the entry to `value`, in place when it already holds a value of that type.
     pub(crate) fn set_typed(&mut self, value: &dyn TypedValue) {
         if let Self::Typed(v) = self

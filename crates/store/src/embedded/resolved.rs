@@ -5,7 +5,7 @@
 use super::EmbeddedMemory;
 use crate::key_ref::{KeyRef, Resolved};
 use crate::slot_map::{Maps, Slot};
-use crate::typed::{Entry, TypedValue};
+use crate::typed::{Entry, StoredRef, TypedValue};
 use std::time::Instant;
 
 impl EmbeddedMemory {
@@ -22,6 +22,12 @@ impl EmbeddedMemory {
         let s = maps.at(m).find(at.key())?;
         self.resolve(maps, at, m, s);
         Some((m, s))
+    }
+
+    /// The value of `at` as stored, when there is one.
+    pub(super) fn stored_at<'m>(&self, maps: &'m Maps, at: &KeyRef) -> Option<StoredRef<'m>> {
+        let (m, s) = self.find_at(maps, at)?;
+        maps.at(m).slot(s).entry.as_ref().map(Entry::as_ref)
     }
 
     fn resolve(&self, maps: &Maps, at: &KeyRef, m: u32, s: u32) {
