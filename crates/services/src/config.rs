@@ -242,4 +242,24 @@ mod tests {
         let e = ServicesConfig::from_yaml("acb_wait_ms: soon\n", "t.yml").unwrap_err();
         assert!(e.to_string().contains("acb_wait_ms"), "{e}");
     }
+
+    /// The shipped `configs/services.yml` documents the defaults: it must be them, field for
+    /// field (a default changed in the code and not in the file, or the reverse, fails here).
+    #[test]
+    fn shipped_services_yml_is_the_default() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/services.yml");
+        let shipped = ServicesConfig::load(&path).unwrap();
+        assert_eq!(shipped, ServicesConfig::default());
+        // The benchmark's floor configuration (crates/dolphin/examples/serve_bench.sh FLOOR=1)
+        // loads and switches off exactly the per-bar work.
+        let floor =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../dolphin/examples/serve_floor.yml");
+        let floor = ServicesConfig::load(&floor).unwrap();
+        assert!(!floor.watchdog.enabled);
+        assert_eq!(
+            (floor.heartbeat.as_str(), floor.store_probe.cadence.as_str()),
+            ("24h", "0 0 0 * * *")
+        );
+        assert_eq!(floor.acb, ServicesConfig::default().acb);
+    }
 }
