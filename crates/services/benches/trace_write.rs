@@ -24,7 +24,7 @@ const T0: i64 = 1_746_316_800_000;
 fn readings(i: usize) -> SensorReadings {
     SensorReadings {
         staleness_hours: 1.0 / 60.0,
-        drawdown: if i % 3 == 0 {
+        drawdown: if i.is_multiple_of(3) {
             0.0
         } else {
             0.01 + (i as f64 * 0.37).sin().abs() * 0.03
